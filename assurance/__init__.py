@@ -1,0 +1,1 @@
+"""Usage-chain reconciliation, leakage findings, KPIs and dashboards."""

@@ -1,0 +1,3 @@
+"""REST API URLs of the assurance, under /api/v1/assurance/."""
+
+urlpatterns: list = []

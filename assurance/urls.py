@@ -1,0 +1,5 @@
+"""Console URLs of the assurance."""
+
+app_name = "assurance"
+
+urlpatterns: list = []

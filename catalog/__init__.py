@@ -1,0 +1,1 @@
+"""Zones, time bands, rate cards, plans and versions, allowances, add-ons, promotions, tax."""

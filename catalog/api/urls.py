@@ -1,0 +1,3 @@
+"""REST API URLs of the catalogue, under /api/v1/catalog/."""
+
+urlpatterns: list = []

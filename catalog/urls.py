@@ -1,0 +1,5 @@
+"""Console URLs of the catalogue."""
+
+app_name = "catalog"
+
+urlpatterns: list = []

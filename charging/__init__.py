@@ -1,0 +1,1 @@
+"""Mediation of host-network CDR files, the rating engine, online charging, rerating."""

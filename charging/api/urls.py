@@ -1,0 +1,3 @@
+"""REST API URLs of the charging, under /api/v1/charging/."""
+
+urlpatterns: list = []

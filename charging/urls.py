@@ -1,0 +1,5 @@
+"""Console URLs of the charging."""
+
+app_name = "charging"
+
+urlpatterns: list = []

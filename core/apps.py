@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "Administration"
+
+    @property
+    def console_menu(self):
+        from core.console.menu import MenuItem
+
+        return [MenuItem("People", "user-list", "auth.view_user")]
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from core.roles import sync_role_permissions
+
+        post_migrate.connect(sync_role_permissions, dispatch_uid="core.sync_role_permissions")

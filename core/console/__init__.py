@@ -1,0 +1,1 @@
+"""The operator console's building blocks: one list, detail, form and action pattern."""

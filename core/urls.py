@@ -1,0 +1,15 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from core import views
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", views.AccountView.as_view(), name="account"),
+    path("people/", views.UserListView.as_view(), name="user-list"),
+    path("people/new/", views.UserCreateView.as_view(), name="user-create"),
+    path("people/<int:pk>/roles/", views.UserRolesView.as_view(), name="user-roles"),
+    path("healthz", views.healthz, name="healthz"),
+]

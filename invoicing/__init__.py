@@ -1,0 +1,1 @@
+"""Bill runs, invoices and credit notes, tax, payments, dunning, PDF invoices."""

@@ -1,0 +1,1 @@
+"""Django admin (the back door for admin users) of the invoicing."""

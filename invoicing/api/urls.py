@@ -1,0 +1,3 @@
+"""REST API URLs of the invoicing, under /api/v1/invoicing/."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Console URLs of the invoicing."""
+
+app_name = "invoicing"
+
+urlpatterns: list = []

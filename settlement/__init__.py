@@ -1,0 +1,1 @@
+"""Partners, wholesale rate cards, revenue share, statements, reconciliation."""

@@ -1,0 +1,5 @@
+"""Console URLs of the settlement."""
+
+app_name = "settlement"
+
+urlpatterns: list = []

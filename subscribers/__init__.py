@@ -1,0 +1,1 @@
+"""Brands, customers, billing accounts, subscriptions, SIMs, balances and buckets, top-ups."""

@@ -1,0 +1,3 @@
+"""REST API URLs of the subscribers, under /api/v1/subscribers/."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Console URLs of the subscribers."""
+
+app_name = "subscribers"
+
+urlpatterns: list = []

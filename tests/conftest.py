@@ -1,0 +1,73 @@
+"""Fixtures shared by every test: users of each role and API clients that act as them."""
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from core.roles import ROLES
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    """Create a user holding the given roles."""
+
+    def make(username: str, *roles: str, password: str = "pw-Secret-123"):
+        user = django_user_model.objects.create_user(username=username, password=password)
+        user.groups.set(Group.objects.filter(name__in=roles))
+        if "admin" in roles:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def role_users(make_user):
+    """One user per role, keyed by role name."""
+    return {role: make_user(f"{role}-user", role) for role in ROLES}
+
+
+@pytest.fixture
+def operator(role_users):
+    return role_users["operator"]
+
+
+@pytest.fixture
+def finance(role_users):
+    return role_users["finance"]
+
+
+@pytest.fixture
+def auditor(role_users):
+    return role_users["auditor"]
+
+
+@pytest.fixture
+def admin_user(role_users):
+    return role_users["admin"]
+
+
+@pytest.fixture
+def api_client_for():
+    """Return an API client authenticated with the user's token."""
+
+    def make(user) -> APIClient:
+        token, _ = Token.objects.get_or_create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def console_client_for(client):
+    """Return the Django test client logged in as the user."""
+
+    def make(user):
+        client.force_login(user)
+        return client
+
+    return make

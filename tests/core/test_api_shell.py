@@ -1,0 +1,136 @@
+"""The API shell: token auth, error bodies, schema, the Idempotency-Key mechanism."""
+
+import pytest
+from django.db import connection, models
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory, force_authenticate
+from rest_framework.views import APIView
+
+from core.idempotency import idempotent
+from core.models import IdempotencyKey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schema_is_served_to_a_token_client(api_client_for, auditor):
+    response = api_client_for(auditor).get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+def test_docs_page_is_served_to_a_logged_in_user(console_client_for, auditor):
+    assert console_client_for(auditor).get("/api/docs/").status_code == 200
+    assert console_client_for(auditor).get("/api/redoc/").status_code == 200
+
+
+def test_bad_token_is_401_with_error_body(client):
+    response = client.get("/api/schema/?format=json", HTTP_AUTHORIZATION="Token nope")
+    assert response.status_code == 401
+    body = response.json()
+    assert body["@type"] == "Error"
+    assert body["status"] == 401
+    assert body["code"] == "AUTHENTICATION_FAILED"
+
+
+def test_unknown_api_path_is_a_json_404(api_client_for, auditor):
+    response = api_client_for(auditor).get("/api/v1/no-such-resource/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
+
+
+class TopUpSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    items = serializers.ListField(
+        child=serializers.DictField(child=serializers.IntegerField()), required=False
+    )
+
+
+class CountingTopUp(APIView):
+    """A stand-in money-moving endpoint that counts how often its body really ran."""
+
+    calls = 0
+    permission_classes: list = []
+
+    @idempotent
+    def post(self, request):
+        data = TopUpSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        type(self).calls += 1
+        return Response(
+            {"applied": str(data.validated_data["amount"]), "n": type(self).calls}, status=201
+        )
+
+
+def _post(user, body, key=None):
+    factory = APIRequestFactory()
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    request = factory.post("/api/v1/test/topup", body, format="json", **headers)
+    force_authenticate(request, user=user)
+    return CountingTopUp.as_view()(request)
+
+
+def test_same_key_and_body_replays_the_first_response(operator):
+    CountingTopUp.calls = 0
+    first = _post(operator, {"amount": "10.00"}, key="k-1")
+    second = _post(operator, {"amount": "10.00"}, key="k-1")
+    assert first.status_code == second.status_code == 201
+    assert second.data == first.data
+    assert second["Idempotent-Replayed"] == "true"
+    assert CountingTopUp.calls == 1
+    assert IdempotencyKey.objects.filter(key="k-1").count() == 1
+
+
+def test_same_key_with_another_body_is_a_409(operator):
+    _post(operator, {"amount": "10.00"}, key="k-2")
+    response = _post(operator, {"amount": "20.00"}, key="k-2")
+    assert response.status_code == 409
+    assert response.data["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_keys_are_scoped_per_user(operator, finance):
+    CountingTopUp.calls = 0
+    _post(operator, {"amount": "10.00"}, key="shared")
+    _post(finance, {"amount": "10.00"}, key="shared")
+    assert CountingTopUp.calls == 2
+
+
+def test_without_a_key_every_post_runs(operator):
+    CountingTopUp.calls = 0
+    _post(operator, {"amount": "10.00"})
+    _post(operator, {"amount": "10.00"})
+    assert CountingTopUp.calls == 2
+
+
+def test_a_refused_request_stores_nothing_and_can_be_corrected(operator):
+    bad = _post(operator, {"amount": "-1"}, key="k-3")
+    assert bad.status_code == 400
+    assert bad.data["fieldErrors"] == {
+        "amount": ["Ensure this value is greater than or equal to 0."]
+    }
+    good = _post(operator, {"amount": "1.00"}, key="k-3")
+    assert good.status_code == 201
+
+
+def test_nested_field_errors_are_flattened_with_their_path(operator):
+    response = _post(operator, {"amount": "1", "items": [{"a": 1}, {"a": "x"}]})
+    assert response.status_code == 400
+    assert list(response.data["fieldErrors"]) == ["items[1].a"]
+    assert response.data["message"].startswith("items[1].a: ")
+
+
+def test_too_long_key_is_a_400(operator):
+    response = _post(operator, {"amount": "1.00"}, key="x" * 300)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.data["fieldErrors"]
+
+
+def test_idempotency_key_uniqueness_is_a_database_constraint(operator):
+    constraints = connection.introspection.get_constraints(
+        connection.cursor(), IdempotencyKey._meta.db_table
+    )
+    unique = [
+        c for c in constraints.values() if c["unique"] and set(c["columns"]) == {"user_id", "key"}
+    ]
+    assert unique
+    assert isinstance(IdempotencyKey._meta.get_field("key"), models.CharField)
