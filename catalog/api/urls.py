@@ -1,3 +1,8 @@
 """REST API URLs of the catalogue, under /api/v1/catalog/."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    # Import and export of catalogue documents (catalog/api/document_urls.py).
+    path("", include("catalog.api.document_urls")),
+]

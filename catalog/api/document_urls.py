@@ -1,0 +1,3 @@
+"""REST API URLs of catalogue import and export."""
+
+urlpatterns: list = []

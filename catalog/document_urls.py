@@ -1,0 +1,3 @@
+"""Console URLs of catalogue import and export."""
+
+urlpatterns: list = []

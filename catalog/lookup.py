@@ -1,0 +1,248 @@
+"""In-memory indexes the rating engine calls per event: zones (R7a), bands (R8), rates (R7).
+
+Each index is built once from the database (or from plain data, for the simulator and tests) and
+then answers without any query. They are immutable, so one index may serve many events.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from catalog.models import (
+    COUNTED_SERVICES,
+    UNIT_SIZE,
+    RateCard,
+    TimeBandSet,
+    ZoneKind,
+    ZoneTable,
+    ZoneType,
+)
+
+MINUTES_PER_WEEK = 7 * 1440
+
+
+class ZoneIndex:
+    """Answer "which zone is this number / this network" for one zone table (R7a).
+
+    Destination: the longest listed prefix of the other party's number wins, else the table's
+    "rest" zone, else None (a rating error). Roaming: a visited network among the host
+    network's own PLMN codes is HOME; otherwise the zone listing its MCC+MNC, then its MCC, then
+    the "rest" zone, else None.
+    """
+
+    __slots__ = (
+        "code",
+        "_prefixes",
+        "_lengths",
+        "_dest_rest",
+        "incoming",
+        "_networks",
+        "_roam_rest",
+        "home",
+    )
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        prefixes: dict[str, str],
+        networks: dict[str, str],
+        destination_rest: str | None = None,
+        incoming: str | None = None,
+        roaming_rest: str | None = None,
+        home: str | None = None,
+    ) -> None:
+        self.code = code
+        self._prefixes = dict(prefixes)
+        self._lengths = tuple(sorted({len(prefix) for prefix in prefixes}, reverse=True))
+        self._dest_rest = destination_rest
+        self.incoming = incoming
+        self._networks = dict(networks)
+        self._roam_rest = roaming_rest
+        self.home = home
+
+    @classmethod
+    def from_table(cls, table: ZoneTable) -> "ZoneIndex":
+        """Build the index of a zone table with two queries."""
+        special = {}
+        for zone in table.zones.exclude(kind=ZoneKind.LISTED):
+            special[(zone.zone_type, zone.kind)] = zone.code
+        prefixes: dict[str, str] = {}
+        networks: dict[str, str] = {}
+        for zone_type, value, zone_code in table.members.values_list(
+            "zone_type", "value", "zone__code"
+        ):
+            (prefixes if zone_type == ZoneType.DESTINATION else networks)[value] = zone_code
+        return cls(
+            code=table.code,
+            prefixes=prefixes,
+            networks=networks,
+            destination_rest=special.get((ZoneType.DESTINATION, ZoneKind.REST)),
+            incoming=special.get((ZoneType.DESTINATION, ZoneKind.INCOMING)),
+            roaming_rest=special.get((ZoneType.ROAMING, ZoneKind.REST)),
+            home=special.get((ZoneType.ROAMING, ZoneKind.HOME)),
+        )
+
+    def destination(self, number: str) -> str | None:
+        """Return the destination zone of a number by its longest listed prefix."""
+        prefixes = self._prefixes
+        size = len(number)
+        for length in self._lengths:
+            if length <= size:
+                zone = prefixes.get(number[:length])
+                if zone is not None:
+                    return zone
+        return self._dest_rest
+
+    def roaming(self, visited_plmn: str, home_plmns) -> str | None:
+        """Return the roaming zone of a visited network; HOME on the sender's own network."""
+        if visited_plmn in home_plmns:
+            return self.home
+        zone = self._networks.get(visited_plmn)
+        if zone is None:
+            zone = self._networks.get(visited_plmn[:3])
+        return zone if zone is not None else self._roam_rest
+
+
+class BandIndex:
+    """Answer "which time band is this instant in" for one band set (R8), per minute of week."""
+
+    __slots__ = ("code", "timezone", "_slots", "_zones")
+
+    def __init__(self, *, code: str, timezone: str, slots: list[str]) -> None:
+        if len(slots) != MINUTES_PER_WEEK:
+            raise ValueError("a band index needs one band per minute of the week")
+        self.code = code
+        self.timezone = timezone
+        self._slots = tuple(slots)
+        self._zones: dict[str, ZoneInfo] = {}
+
+    @classmethod
+    def from_set(cls, band_set: TimeBandSet) -> "BandIndex":
+        """Build the index of a band set (validated by catalog.services before it is saved)."""
+        from catalog.services import band_set_coverage
+
+        slots = band_set_coverage(band_set)
+        missing = [minute for minute, band in enumerate(slots) if band is None]
+        if missing:
+            raise ValueError(f"band set {band_set.code} leaves minutes uncovered")
+        return cls(code=band_set.code, timezone=band_set.timezone, slots=slots)
+
+    def band_at(self, instant: dt.datetime, timezone: str | None = None) -> str:
+        """Return the band of an instant's start, in the account's timezone if given (R8)."""
+        name = timezone or self.timezone
+        tz = self._zones.get(name)
+        if tz is None:
+            tz = self._zones[name] = ZoneInfo(name)
+        local = instant.astimezone(tz)
+        return self._slots[(local.isoweekday() - 1) * 1440 + local.hour * 60 + local.minute]
+
+
+@dataclass(frozen=True, slots=True)
+class RateData:
+    """A rate row as the engine needs it: plain values, no ORM."""
+
+    id: int
+    service: str
+    destination_zones: frozenset[str]
+    roaming_zones: frozenset[str]
+    time_band: str | None
+    price: Decimal
+    unit: str
+    increment_first: int
+    increment_next: int
+    connection_fee: Decimal
+    minimum_charge: Decimal
+    tax_category: str | None = None
+
+    @property
+    def specificity(self) -> int:
+        """How many of (destination, roaming, band) the row names (R7: most specific wins)."""
+        return (
+            bool(self.destination_zones) + bool(self.roaming_zones) + (self.time_band is not None)
+        )
+
+    @property
+    def unit_size(self) -> int:
+        return UNIT_SIZE[self.unit]
+
+    @property
+    def counted(self) -> bool:
+        """Messages and events: priced per count, no increments."""
+        return self.service in COUNTED_SERVICES
+
+    def matches(self, service: str, destination: str | None, roaming: str | None, band) -> bool:
+        return (
+            self.service == service
+            and (not self.destination_zones or destination in self.destination_zones)
+            and (not self.roaming_zones or roaming in self.roaming_zones)
+            and (self.time_band is None or self.time_band == band)
+        )
+
+
+@dataclass
+class RateIndex:
+    """Match an event to exactly one row of a rate card (R7), memoising each case."""
+
+    code: str
+    kind: str
+    currency: str
+    zone_table: str
+    time_band_set: str | None
+    rows: tuple[RateData, ...]
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_card(cls, card: RateCard) -> "RateIndex":
+        """Build the index of a rate card with two queries."""
+        rows = []
+        for row in card.rows.select_related("time_band", "tax_category").prefetch_related(
+            "destination_zones", "roaming_zones"
+        ):
+            rows.append(
+                RateData(
+                    id=row.pk,
+                    service=row.service,
+                    destination_zones=frozenset(z.code for z in row.destination_zones.all()),
+                    roaming_zones=frozenset(z.code for z in row.roaming_zones.all()),
+                    time_band=row.time_band.code if row.time_band_id else None,
+                    price=row.price,
+                    unit=row.unit,
+                    increment_first=row.increment_first,
+                    increment_next=row.increment_next,
+                    connection_fee=row.connection_fee,
+                    minimum_charge=row.minimum_charge,
+                    tax_category=row.tax_category.code if row.tax_category_id else None,
+                )
+            )
+        return cls(
+            code=card.code,
+            kind=card.kind,
+            currency=card.currency,
+            zone_table=card.zone_table.code,
+            time_band_set=card.time_band_set.code if card.time_band_set_id else None,
+            rows=tuple(rows),
+        )
+
+    @property
+    def uses_bands(self) -> bool:
+        return any(row.time_band is not None for row in self.rows)
+
+    def match(
+        self, service: str, destination: str | None, roaming: str | None, band: str | None
+    ) -> RateData | None:
+        """Return the most specific row for the case, or None (a rating error, R7)."""
+        key = (service, destination, roaming, band)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        best = None
+        for row in self.rows:
+            if row.matches(service, destination, roaming, band) and (
+                best is None or row.specificity > best.specificity
+            ):
+                best = row
+        self._cache[key] = best
+        return best
