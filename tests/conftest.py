@@ -71,3 +71,27 @@ def console_client_for(client):
         return client
 
     return make
+
+
+@pytest.fixture
+def golden_catalog(db):
+    """The published catalogue of the golden October scenario (tests/catalog/builders.py)."""
+    from tests.catalog.builders import build_golden_catalog
+
+    return build_golden_catalog()
+
+
+@pytest.fixture
+def golden_draft_catalog(db):
+    """The golden catalogue with its cards and SMART-10 v1 still in draft."""
+    from tests.catalog.builders import build_golden_catalog
+
+    return build_golden_catalog(publish=False)
+
+
+@pytest.fixture
+def golden_subscribers(golden_catalog):
+    """Customers A, B and C of the golden October scenario on SMART-10."""
+    from tests.subscribers.builders import build_golden_subscribers
+
+    return build_golden_subscribers(golden_catalog)

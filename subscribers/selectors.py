@@ -1,0 +1,170 @@
+"""Reads of the subscribers app that are more than one ORM call."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from core.periods import require_aware
+from subscribers.models import (
+    RATABLE_STATUSES,
+    BillingAccount,
+    BrandScope,
+    Customer,
+    Subscription,
+    SubscriptionTerm,
+)
+
+
+class LookupResult:
+    """Why a subscriber lookup found nothing (R19 reason codes)."""
+
+    UNKNOWN_SUBSCRIBER = "UNKNOWN_SUBSCRIBER"
+    INACTIVE_SUBSCRIPTION = "INACTIVE_SUBSCRIPTION"
+
+
+@dataclass(frozen=True, slots=True)
+class TermData:
+    """A subscription term as the rating engine needs it: plain values."""
+
+    subscription_id: int
+    billing_account_id: int
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    msisdn: str
+    imsi: str
+    plan_id: int
+    status: str
+
+    def covers(self, instant: dt.datetime) -> bool:
+        return self.valid_from <= instant and (self.valid_to is None or instant < self.valid_to)
+
+    @property
+    def ratable(self) -> bool:
+        return self.status in RATABLE_STATUSES
+
+
+def _term_values(queryset) -> list[TermData]:
+    return [
+        TermData(*row)
+        for row in queryset.values_list(
+            "subscription_id",
+            "subscription__billing_account_id",
+            "valid_from",
+            "valid_to",
+            "msisdn",
+            "imsi",
+            "plan_id",
+            "status",
+        )
+    ]
+
+
+class TermIndex:
+    """Answer "whose was this number (or IMSI) at instant T, and was it active" (R19).
+
+    Built once per batch of usage with one query over every number and IMSI the batch names;
+    then each look-up is a dictionary access and a scan of that number's few terms.
+    """
+
+    def __init__(self, terms: list[TermData]) -> None:
+        self._by_msisdn: dict[str, list[TermData]] = {}
+        self._by_imsi: dict[str, list[TermData]] = {}
+        for term in terms:
+            self._by_msisdn.setdefault(term.msisdn, []).append(term)
+            if term.imsi:
+                self._by_imsi.setdefault(term.imsi, []).append(term)
+
+    @classmethod
+    def load(cls, *, msisdns=(), imsis=()) -> "TermIndex":
+        """Load every term of the given numbers and IMSIs (one query)."""
+        msisdns, imsis = set(msisdns) - {""}, set(imsis) - {""}
+        if not msisdns and not imsis:
+            return cls([])
+        query = Q(msisdn__in=msisdns) | Q(imsi__in=imsis)
+        return cls(_term_values(SubscriptionTerm.objects.filter(query)))
+
+    @staticmethod
+    def _at(terms: list[TermData] | None, instant: dt.datetime) -> TermData | None:
+        for term in terms or ():
+            if term.covers(instant):
+                return term
+        return None
+
+    def resolve(
+        self, *, msisdn: str = "", imsi: str = "", instant: dt.datetime
+    ) -> tuple[TermData | None, str | None]:
+        """Return (the ratable term, None) or (None, reason code) for a usage record (R19).
+
+        The subscriber is found by MSISDN, or by IMSI when the MSISDN is empty; when both are
+        given they must belong to the same subscription. A number known at another time but not
+        ratable at the instant is INACTIVE_SUBSCRIPTION; one never known, UNKNOWN_SUBSCRIBER.
+        """
+        key_terms = self._by_msisdn.get(msisdn) if msisdn else self._by_imsi.get(imsi)
+        if not key_terms:
+            return None, LookupResult.UNKNOWN_SUBSCRIBER
+        term = self._at(key_terms, instant)
+        if term is None:
+            return None, LookupResult.INACTIVE_SUBSCRIPTION
+        if msisdn and imsi:
+            by_imsi = self._at(self._by_imsi.get(imsi), instant)
+            if by_imsi is None or by_imsi.subscription_id != term.subscription_id:
+                return None, LookupResult.UNKNOWN_SUBSCRIBER
+        if not term.ratable:
+            return None, LookupResult.INACTIVE_SUBSCRIPTION
+        return term, None
+
+
+def subscription_term_at(
+    *, msisdn: str = "", imsi: str = "", instant: dt.datetime
+) -> tuple[TermData | None, str | None]:
+    """Resolve one record's subscriber (R19): one indexed query, then TermIndex.resolve."""
+    require_aware(instant)
+    return TermIndex.load(msisdns=[msisdn], imsis=[imsi]).resolve(
+        msisdn=msisdn, imsi=imsi, instant=instant
+    )
+
+
+def term_at(*, subscription: Subscription, instant: dt.datetime) -> SubscriptionTerm | None:
+    """Return the term of a subscription in force at an instant."""
+    require_aware(instant)
+    return (
+        subscription.terms.filter(valid_from__lte=instant)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=instant))
+        .select_related("plan", "sim")
+        .first()
+    )
+
+
+# --- brand scoping --------------------------------------------------------------------------
+
+
+def brands_of(user) -> list[int] | None:
+    """Return the brand ids a user is limited to, or None when the user sees every brand."""
+    if user.is_superuser:
+        return None
+    scoped = list(BrandScope.objects.filter(user=user).values_list("brand_id", flat=True))
+    return scoped or None
+
+
+def customers_visible_to(user) -> QuerySet[Customer]:
+    """Return the customers a user may see (brand scoping)."""
+    brands = brands_of(user)
+    customers = Customer.objects.all()
+    return customers if brands is None else customers.filter(brand_id__in=brands)
+
+
+def billing_accounts_visible_to(user) -> QuerySet[BillingAccount]:
+    """Return the billing accounts a user may see (brand scoping)."""
+    brands = brands_of(user)
+    accounts = BillingAccount.objects.select_related("customer")
+    return accounts if brands is None else accounts.filter(customer__brand_id__in=brands)
+
+
+def subscriptions_visible_to(user) -> QuerySet[Subscription]:
+    """Return the subscriptions a user may see (brand scoping)."""
+    brands = brands_of(user)
+    subscriptions = Subscription.objects.select_related("billing_account__customer", "plan")
+    if brands is None:
+        return subscriptions
+    return subscriptions.filter(billing_account__customer__brand_id__in=brands)
