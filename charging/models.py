@@ -1,1 +1,300 @@
-"""Models of the charging."""
+"""Mediation of host-network usage files and the rated events (billing-rules R2, R5-R19, R23).
+
+Every record of every file ends in exactly one place: a usage event (rated, or in the rating
+error queue), a rejected record with its reason, or a duplicate count (R16).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from catalog.models import HostNetwork, PlanVersion, RateRow, Service
+from subscribers.models import BillingAccount, Subscription
+
+AMOUNT_DIGITS = 20
+RATED_PLACES = 6  # R2
+
+
+class FileStatus(models.TextChoices):
+    PROCESSING = "processing", "processing"
+    PROCESSED = "processed", "processed"
+    DUPLICATE = "duplicate", "refused: duplicate file (R17)"
+    QUARANTINED = "quarantined", "quarantined: trailer mismatch (R18)"
+    FAILED = "failed", "failed (unreadable)"
+
+
+class FileOrigin(models.TextChoices):
+    UPLOAD = "upload", "console upload"
+    API = "api", "API"
+    COMMAND = "command", "command line"
+    INBOX = "inbox", "inbox directory"
+    BENCHMARK = "benchmark", "benchmark"
+
+
+class UsageFile(models.Model):
+    """One usage file as received, with its counts: read = accepted + rejected + duplicates."""
+
+    name = models.CharField(max_length=255)
+    source = models.CharField(max_length=32, help_text="the sending network's code")
+    host_network = models.ForeignKey(
+        HostNetwork, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sequence = models.PositiveIntegerField(null=True, blank=True)
+    file_time = models.DateTimeField(null=True, blank=True)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file as received")
+    size = models.PositiveBigIntegerField(default=0)
+    origin = models.CharField(max_length=10, choices=FileOrigin.choices)
+    status = models.CharField(max_length=12, choices=FileStatus.choices)
+    status_detail = models.TextField(blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    content = models.FileField(upload_to="usage-files/%Y/%m/", blank=True)
+    trailer_count = models.PositiveIntegerField(null=True, blank=True)
+    records_read = models.PositiveIntegerField(default=0)
+    records_accepted = models.PositiveIntegerField(default=0)
+    records_rejected = models.PositiveIntegerField(default=0)
+    records_duplicate = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            # R17: a file's checksum is accepted once; refused repeats are kept as their own rows.
+            models.UniqueConstraint(
+                fields=["checksum"], condition=~Q(status="duplicate"), name="usage_file_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["source", "sequence"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("charging:usagefile-detail", args=[self.pk])
+
+    @property
+    def balanced(self) -> bool:
+        """R16: every record read is accepted, rejected or a duplicate."""
+        return self.records_read == (
+            self.records_accepted + self.records_rejected + self.records_duplicate
+        )
+
+
+class SequenceGap(models.Model):
+    """Files of a source that never arrived: SEQ jumped from ``after`` to ``before``."""
+
+    source = models.CharField(max_length=32)
+    missing_from = models.PositiveIntegerField()
+    missing_to = models.PositiveIntegerField()
+    detected_in = models.ForeignKey(UsageFile, on_delete=models.CASCADE, related_name="gaps")
+    detected_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source", "missing_from"]
+
+    def __str__(self) -> str:
+        if self.missing_from == self.missing_to:
+            return f"{self.source} {self.missing_from:06d} missing"
+        return f"{self.source} {self.missing_from:06d}–{self.missing_to:06d} missing"
+
+
+class RejectReason(models.TextChoices):
+    """Why a record was not accepted (stable codes, mno-cdr-format.md and R19)."""
+
+    BAD_FIELD_COUNT = "BAD_FIELD_COUNT", "a column is missing or extra"
+    BAD_RECORD_TYPE = "BAD_RECORD_TYPE", "unknown record type"
+    BAD_NUMBER = "BAD_NUMBER", "a number field is not a non-negative integer"
+    BAD_TIME = "BAD_TIME", "event time or UTC offset does not parse"
+    BAD_FIELD = "BAD_FIELD", "a field is malformed"
+    NO_SUBSCRIBER_ID = "NO_SUBSCRIBER_ID", "neither MSISDN nor IMSI"
+    UNKNOWN_SUBSCRIBER = "UNKNOWN_SUBSCRIBER", "the number or IMSI is not known"
+    INACTIVE_SUBSCRIPTION = "INACTIVE_SUBSCRIPTION", "the subscription is not active then"
+    UNKNOWN_SOURCE = "UNKNOWN_SOURCE", "the sending network is not a known host network"
+
+
+class RejectStatus(models.TextChoices):
+    OPEN = "open", "open"
+    REPROCESSED = "reprocessed", "reprocessed"
+    DISCARDED = "discarded", "discarded"
+
+
+class RejectedRecord(models.Model):
+    """A record that was not accepted, kept with its line, raw text and reason (R16).
+
+    It can be corrected and reprocessed once; it is then accepted (or rejected again, which
+    keeps it open with the new reason).
+    """
+
+    usage_file = models.ForeignKey(UsageFile, on_delete=models.PROTECT, related_name="rejects")
+    line_number = models.PositiveIntegerField()
+    record_id = models.CharField(max_length=64, blank=True)
+    raw = models.TextField()
+    reason = models.CharField(max_length=24, choices=RejectReason.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=12, choices=RejectStatus.choices, default=RejectStatus.OPEN
+    )
+    corrected_raw = models.TextField(blank=True)
+    reprocessed_at = models.DateTimeField(null=True, blank=True)
+    reprocessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    usage_event = models.OneToOneField(
+        "UsageEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="from_reject"
+    )
+
+    class Meta:
+        ordering = ["usage_file", "line_number"]
+        indexes = [models.Index(fields=["status", "reason"])]
+
+    def __str__(self) -> str:
+        return f"{self.usage_file.name}:{self.line_number} {self.reason}"
+
+
+class UsageStaging(models.Model):
+    """A record of a file being processed, between reading (line order) and rating (time order).
+
+    Files are read in streaming chunks; accepted lines wait here so that rating can take them in
+    the order of event time (R11b) without holding the file in memory.
+    """
+
+    usage_file = models.ForeignKey(UsageFile, on_delete=models.CASCADE, related_name="+")
+    line_number = models.PositiveIntegerField()
+    record_id = models.CharField(max_length=64)
+    started_at = models.DateTimeField()
+    raw = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["usage_file", "record_id"], name="staging_record_once_per_file"
+            )
+        ]
+        indexes = [models.Index(fields=["usage_file", "started_at", "line_number"])]
+
+    def __str__(self) -> str:
+        return f"{self.usage_file_id}:{self.line_number}"
+
+
+class RatingStatus(models.TextChoices):
+    RATED = "rated", "rated"
+    ERROR = "error", "rating error"
+
+
+class RatingError(models.TextChoices):
+    """Why an accepted event could not be rated; it waits in the error queue (R7)."""
+
+    NO_PLAN = "NO_PLAN", "no plan version in force at the event's time"
+    NO_ZONE = "NO_ZONE", "the number or network is in no zone"
+    NO_RATE = "NO_RATE", "no rate row matches"
+    NO_WHOLESALE_TARIFF = "NO_WHOLESALE_TARIFF", "the host network has no wholesale card then"
+    NO_WHOLESALE_RATE = "NO_WHOLESALE_RATE", "no wholesale rate row matches"
+    NO_BAND = "NO_BAND", "the rate card's band set cannot place the time"
+
+
+class UsageEvent(models.Model):
+    """An accepted, normalised usage record and its current rating (TMF635 usage).
+
+    ``units`` is the raw quantity in the service's base unit (seconds, bytes, 1 message);
+    ``charged_units`` after increments (R9); ``covered_units`` drawn from allowances (R11,
+    R12). Retail and wholesale amounts are exact to 6 places (R2, R14).
+    """
+
+    usage_file = models.ForeignKey(
+        UsageFile, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    line_number = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=32)
+    record_id = models.CharField(max_length=64)
+    record_type = models.CharField(max_length=4)
+    service = models.CharField(max_length=10, choices=Service.choices)
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="+")
+    billing_account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT, related_name="+")
+    msisdn = models.CharField(max_length=15)
+    imsi = models.CharField(max_length=15, blank=True)
+    started_at = models.DateTimeField()
+    utc_offset = models.CharField(max_length=5)
+    duration = models.PositiveIntegerField(default=0)
+    volume_uplink = models.PositiveBigIntegerField(default=0)
+    volume_downlink = models.PositiveBigIntegerField(default=0)
+    units = models.PositiveBigIntegerField()
+    other_party = models.CharField(max_length=32, blank=True)
+    visited_plmn = models.CharField(max_length=6, blank=True)
+    apn = models.CharField(max_length=64, blank=True)
+    cause = models.CharField(max_length=10, blank=True)
+    charging_id = models.CharField(max_length=64, blank=True)
+    # Rating (R7-R14): what was applied, so that any charge can be explained.
+    rating_status = models.CharField(max_length=6, choices=RatingStatus.choices)
+    rating_error = models.CharField(max_length=24, choices=RatingError.choices, blank=True)
+    rating_detail = models.CharField(max_length=300, blank=True)
+    destination_zone = models.CharField(max_length=32, blank=True)
+    roaming_zone = models.CharField(max_length=32, blank=True)
+    time_band = models.CharField(max_length=32, blank=True)
+    plan_version = models.ForeignKey(
+        PlanVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rate_row = models.ForeignKey(
+        RateRow, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    charged_units = models.PositiveBigIntegerField(default=0)
+    covered_units = models.PositiveBigIntegerField(default=0)
+    currency = models.CharField(max_length=3, blank=True)
+    retail_amount = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, null=True, blank=True
+    )
+    tax_inclusive = models.BooleanField(default=False)
+    throttled = models.BooleanField(default=False)
+    fair_use_units = models.PositiveBigIntegerField(
+        default=0, help_text="units past a fair-use cap, charged at overage or throttled (R13)"
+    )
+    wholesale_rate_row = models.ForeignKey(
+        RateRow, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    wholesale_units = models.PositiveBigIntegerField(default=0)
+    wholesale_amount = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, null=True, blank=True
+    )
+    rated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            # R17: a record id is accepted once per source.
+            models.UniqueConstraint(fields=["source", "record_id"], name="usage_record_once"),
+        ]
+        indexes = [
+            models.Index(fields=["subscription", "started_at"], name="usage_sub_time"),
+            models.Index(fields=["billing_account", "started_at"], name="usage_account_time"),
+            models.Index(fields=["rating_status", "rating_error"], name="usage_rating_status"),
+            models.Index(fields=["usage_file"], name="usage_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.record_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("charging:usageevent-detail", args=[self.pk])
+
+
+class FairUseCount(models.Model):
+    """Units counted towards a fair-use cap by one event (R13), per subscription and period."""
+
+    usage_event = models.ForeignKey(UsageEvent, on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    policy_id = models.PositiveBigIntegerField()
+    period_start = models.DateTimeField()
+    quantity = models.PositiveBigIntegerField()
+    notified = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["subscription", "policy_id", "period_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} towards policy {self.policy_id}"

@@ -459,6 +459,7 @@ class BucketMovement(models.Model):
 
     class Meta:
         ordering = ["bucket", "id"]
+        indexes = [models.Index(fields=["reference"], name="bucket_movement_reference")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity}"

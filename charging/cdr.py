@@ -1,0 +1,267 @@
+"""The host network's usage file format, CSV version 1 (shared/docs/mno-cdr-format.md).
+
+Pure functions: read a file's name, header and trailer, and turn one line into a normalised
+record or a rejection reason. No database access, so the same code serves mediation, the rating
+simulator and the benchmarks.
+"""
+
+import csv
+import datetime as dt
+import gzip
+import re
+from dataclasses import dataclass
+
+from catalog.models import Service
+
+HEADER = (
+    "record_id,record_type,served_msisdn,served_imsi,event_time,utc_offset,duration,other_party,"
+    "volume_uplink,volume_downlink,apn,visited_plmn,cause_for_termination,charging_id"
+)
+FIELD_COUNT = 14
+FILE_NAME = re.compile(
+    r"^CDR_(?P<source>[A-Za-z0-9]+)_(?P<time>\d{14})_(?P<seq>\d{6})\.csv(\.gz)?$"
+)
+RECORD_SERVICES = {
+    "MOC": Service.VOICE_OUT,
+    "MTC": Service.VOICE_IN,
+    "SMSO": Service.SMS_OUT,
+    "SMST": Service.SMS_IN,
+    "PGW": Service.DATA,
+}
+CAUSES = frozenset({"NORMAL", "ABNORMAL", "PARTIAL"})
+GZIP_MAGIC = b"\x1f\x8b"
+
+_OFFSETS: dict[str, dt.timezone] = {}
+
+
+class CdrError(Exception):
+    """A record that cannot be accepted, with its reason code (RejectReason)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class FileName:
+    source: str
+    file_time: dt.datetime
+    sequence: int
+
+
+def parse_file_name(name: str) -> FileName | None:
+    """Read SOURCE, time and SEQ from ``CDR_<SOURCE>_<YYYYMMDDhhmmss>_<SEQ>.csv[.gz]``."""
+    match = FILE_NAME.match(name.rsplit("/", 1)[-1])
+    if match is None:
+        return None
+    try:
+        file_time = dt.datetime.strptime(match["time"], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return FileName(match["source"].upper(), file_time, int(match["seq"]))
+
+
+def decompress(content: bytes) -> bytes:
+    """Return the file's bytes, gunzipped when it is gzip-compressed."""
+    return gzip.decompress(content) if content[:2] == GZIP_MAGIC else content
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    """A record normalised: aware UTC start, service, units in the base unit (R5, R6)."""
+
+    line_number: int
+    raw: str
+    record_id: str
+    record_type: str
+    service: str
+    msisdn: str
+    imsi: str
+    started_at: dt.datetime
+    utc_offset: str
+    duration: int
+    volume_uplink: int
+    volume_downlink: int
+    units: int
+    other_party: str
+    apn: str
+    visited_plmn: str
+    cause: str
+    charging_id: str
+
+
+def _offset(text: str) -> dt.timezone:
+    tz = _OFFSETS.get(text)
+    if tz is None:
+        if len(text) != 5 or text[0] not in "+-" or not text[1:].isdigit():
+            raise CdrError("BAD_TIME", f"utc_offset {text!r}")
+        hours, minutes = int(text[1:3]), int(text[3:5])
+        if hours > 14 or minutes > 59:
+            raise CdrError("BAD_TIME", f"utc_offset {text!r}")
+        delta = dt.timedelta(hours=hours, minutes=minutes)
+        tz = _OFFSETS[text] = dt.timezone(delta if text[0] == "+" else -delta)
+    return tz
+
+
+def parse_time(event_time: str, utc_offset: str) -> dt.datetime:
+    """Turn ``YYYYMMDDhhmmss`` local time and ``±hhmm`` into an aware UTC instant (R6)."""
+    if len(event_time) != 14 or not event_time.isdigit():
+        raise CdrError("BAD_TIME", f"event_time {event_time!r}")
+    tz = _offset(utc_offset)
+    try:
+        local = dt.datetime(
+            int(event_time[0:4]),
+            int(event_time[4:6]),
+            int(event_time[6:8]),
+            int(event_time[8:10]),
+            int(event_time[10:12]),
+            int(event_time[12:14]),
+            tzinfo=tz,
+        )
+    except ValueError as error:
+        raise CdrError("BAD_TIME", f"event_time {event_time!r}") from error
+    return local.astimezone(dt.UTC)
+
+
+def _count(value: str, name: str) -> int:
+    if value == "":
+        return 0
+    if not value.isdigit():
+        raise CdrError("BAD_NUMBER", f"{name} {value!r}")
+    return int(value)
+
+
+def parse_fields(fields: list[str], *, line_number: int, raw: str) -> UsageRecord:
+    """Validate one record's fields and normalise it; raise CdrError with the reason code."""
+    if len(fields) != FIELD_COUNT:
+        raise CdrError("BAD_FIELD_COUNT", f"{len(fields)} columns, {FIELD_COUNT} expected")
+    (
+        record_id,
+        record_type,
+        msisdn,
+        imsi,
+        event_time,
+        utc_offset,
+        duration,
+        other_party,
+        uplink,
+        downlink,
+        apn,
+        visited_plmn,
+        cause,
+        charging_id,
+    ) = fields
+    if not 1 <= len(record_id) <= 64:
+        raise CdrError("BAD_FIELD", "record_id must have 1 to 64 characters")
+    service = RECORD_SERVICES.get(record_type)
+    if service is None:
+        raise CdrError("BAD_RECORD_TYPE", f"record_type {record_type!r}")
+    seconds = _count(duration, "duration")
+    up = _count(uplink, "volume_uplink")
+    down = _count(downlink, "volume_downlink")
+    started_at = parse_time(event_time, utc_offset)
+    if msisdn and not msisdn.isdigit():
+        raise CdrError("BAD_NUMBER", f"served_msisdn {msisdn!r}")
+    if imsi and (len(imsi) != 15 or not imsi.isdigit()):
+        raise CdrError("BAD_NUMBER", f"served_imsi {imsi!r}")
+    if not msisdn and not imsi:
+        raise CdrError("NO_SUBSCRIBER_ID", "served_msisdn and served_imsi are both empty")
+    if other_party and not other_party.isdigit():
+        raise CdrError("BAD_NUMBER", f"other_party {other_party!r}")
+    if service in (Service.VOICE_OUT, Service.SMS_OUT) and not other_party:
+        raise CdrError("BAD_FIELD", "other_party is empty for an outgoing call or SMS")
+    if not (5 <= len(visited_plmn) <= 6 and visited_plmn.isdigit()):
+        raise CdrError("BAD_FIELD", f"visited_plmn {visited_plmn!r}")
+    if cause not in CAUSES:
+        raise CdrError("BAD_FIELD", f"cause_for_termination {cause!r}")
+    if service == Service.DATA:
+        units = up + down
+    elif service in (Service.VOICE_OUT, Service.VOICE_IN):
+        units = seconds
+    else:
+        units = 1
+    return UsageRecord(
+        line_number=line_number,
+        raw=raw,
+        record_id=record_id,
+        record_type=record_type,
+        service=service,
+        msisdn=msisdn,
+        imsi=imsi,
+        started_at=started_at,
+        utc_offset=utc_offset,
+        duration=seconds,
+        volume_uplink=up,
+        volume_downlink=down,
+        units=units,
+        other_party=other_party,
+        apn=apn,
+        visited_plmn=visited_plmn,
+        cause=cause,
+        charging_id=charging_id,
+    )
+
+
+def parse_line(raw: str, *, line_number: int) -> UsageRecord:
+    """Parse one CSV record line (RFC 4180 quoting)."""
+    fields = next(csv.reader([raw]), [])
+    return parse_fields(fields, line_number=line_number, raw=raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What a file's frame says: its header is right, and how many records its trailer counts."""
+
+    header_ok: bool
+    record_lines: int
+    trailer_count: int | None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.header_ok and self.trailer_count == self.record_lines and not self.problem
+
+
+def read_layout(lines) -> Layout:
+    """Check the header and count record lines against the trailer (R18), streaming."""
+    iterator = iter(lines)
+    header = next(iterator, None)
+    if header is None:
+        return Layout(False, 0, None, "the file is empty")
+    header_ok = header.rstrip("\r\n").lstrip("\ufeff") == HEADER
+    count, trailer, after_trailer = 0, None, False
+    for line in iterator:
+        text = line.rstrip("\r\n")
+        if trailer is not None:
+            if text:
+                after_trailer = True
+            continue
+        if text.startswith("TRAILER,"):
+            value = text.split(",", 1)[1]
+            trailer = int(value) if value.isdigit() else -1
+            continue
+        if text:
+            count += 1
+    problem = ""
+    if not header_ok:
+        problem = "the first line is not the expected header"
+    elif trailer is None:
+        problem = "the trailer line is missing"
+    elif trailer != count:
+        problem = f"the trailer counts {trailer} records, the file holds {count}"
+    elif after_trailer:
+        problem = "lines follow the trailer"
+    return Layout(header_ok, count, trailer if trailer is not None and trailer >= 0 else None,
+                  problem)  # fmt: skip
+
+
+def iter_records(lines):
+    """Yield ``(line_number, raw_line)`` for every record line (header and trailer skipped)."""
+    for number, line in enumerate(lines, start=1):
+        text = line.rstrip("\r\n")
+        if number == 1 or not text:
+            continue
+        if text.startswith("TRAILER,"):
+            return
+        yield number, text

@@ -1,0 +1,466 @@
+"""The rating engine: one engine for prepaid and postpaid, retail and wholesale (R23).
+
+Given a normalised usage record, the subscription term in force at its start, the catalogue
+(through a CatalogCache) and the state of the subscriber's buckets and fair-use counters, it
+computes the retail charge and the wholesale cost (R7-R14) and what was applied, without any
+database write. Callers (mediation, the simulator, online charging, rerating) persist results.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+
+from catalog.lookup import BandIndex, RateData, RateIndex, ZoneIndex
+from catalog.models import (
+    UNIT_SIZE,
+    FairUseAction,
+    HostNetwork,
+    HostNetworkTariff,
+    PlanVersion,
+    RateCard,
+    Service,
+    TimeBandSet,
+    ZoneTable,
+)
+from core.money import quantize_rated
+from core.periods import billing_period_containing
+
+ZERO = Decimal("0")
+OUTGOING = (Service.VOICE_OUT, Service.SMS_OUT, Service.EVENT)
+INCOMING = (Service.VOICE_IN, Service.SMS_IN)
+
+
+class RatingFailure(Exception):
+    """An event that cannot be rated: it goes to the error queue with this code (R7)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+def charged_units(units: int, rate: RateData) -> int:
+    """Apply a rate's increments ``first/next`` to a raw quantity (R9, R10).
+
+    >>> from decimal import Decimal
+    >>> voice = RateData(1, "VOICE_OUT", frozenset(), frozenset(), None, Decimal("0.09"),
+    ...                  "MINUTE", 60, 60, Decimal(0), Decimal(0))
+    >>> charged_units(61, voice), charged_units(0, voice), charged_units(60, voice)
+    (120, 0, 60)
+    """
+    if units <= 0:
+        return 0
+    if rate.counted:
+        return units
+    first, step = rate.increment_first, rate.increment_next
+    if units <= first:
+        return first
+    return first + -(-(units - first) // step) * step
+
+
+def price_of(units: int, price: Decimal, unit_size: int) -> Decimal:
+    """Return ``units × price per unit`` exactly (rounding happens once, at the end, R2)."""
+    if units == 0:
+        return ZERO
+    with localcontext() as context:
+        context.prec = 50
+        return Decimal(units) * price / unit_size
+
+
+@dataclass(slots=True)
+class BucketState:
+    """A bucket as the engine draws it (R11): what it covers and what is left."""
+
+    id: int
+    subscription_id: int | None
+    billing_account_id: int
+    shared: bool
+    from_plan: bool
+    plan_id: int | None
+    services: frozenset
+    destination_zones: frozenset
+    roaming_zones: frozenset
+    valid_from: dt.datetime
+    valid_to: dt.datetime
+    remaining: int
+
+    def sort_key(self):
+        """Expires first, then the plan's own bundle before add-ons (R11)."""
+        return (self.valid_to, 0 if self.from_plan else 1, self.id)
+
+    def covers(self, *, term, service, destination, roaming, instant) -> bool:
+        if self.remaining <= 0 or service not in self.services:
+            return False
+        if not self.valid_from <= instant < self.valid_to:
+            return False
+        if self.shared:
+            if self.billing_account_id != term.billing_account_id:
+                return False
+            if self.from_plan and self.plan_id != term.plan_id:
+                return False
+        elif self.subscription_id != term.subscription_id:
+            return False
+        if self.destination_zones and destination not in self.destination_zones:
+            return False
+        return not self.roaming_zones or roaming in self.roaming_zones
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    id: int
+    services: frozenset
+    destination_zones: frozenset
+    roaming_zones: frozenset
+    cap: int
+    action: str
+    overage_price: Decimal | None
+    overage_unit_size: int
+
+    def applies(self, service, destination, roaming) -> bool:
+        return (
+            service in self.services
+            and (not self.destination_zones or destination in self.destination_zones)
+            and (not self.roaming_zones or roaming in self.roaming_zones)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSpec:
+    """What the engine needs of a plan version."""
+
+    id: int
+    plan_id: int
+    rate_card_id: int
+    currency: str
+    tax_inclusive: bool
+    policies: tuple[PolicySpec, ...]
+
+
+@dataclass(slots=True)
+class Rating:
+    """The outcome of rating one event: amounts and everything applied to reach them."""
+
+    status: str = "rated"
+    error: str = ""
+    detail: str = ""
+    destination_zone: str = ""
+    roaming_zone: str = ""
+    time_band: str = ""
+    plan_version_id: int | None = None
+    rate_row_id: int | None = None
+    charged_units: int = 0
+    covered_units: int = 0
+    draws: list = field(default_factory=list)
+    retail_amount: Decimal | None = None
+    currency: str = ""
+    tax_inclusive: bool = False
+    fair_use_units: int = 0
+    throttled: bool = False
+    fair_use: list = field(default_factory=list)
+    notify_fair_use: bool = False
+    wholesale_rate_row_id: int | None = None
+    wholesale_units: int = 0
+    wholesale_amount: Decimal | None = None
+
+    @classmethod
+    def failed(cls, failure: RatingFailure, **known) -> "Rating":
+        return cls(status="error", error=failure.code, detail=failure.detail[:300], **known)
+
+
+class CatalogCache:
+    """Catalogue indexes loaded once per run and shared by every event of it."""
+
+    def __init__(self) -> None:
+        self._versions: dict[int, VersionSpec] = {}
+        self._rates: dict[int, RateIndex] = {}
+        self._zones: dict[int, ZoneIndex] = {}
+        self._bands: dict[int, BandIndex] = {}
+        self._cards: dict[int, RateCard] = {}
+        self._networks: dict[str, HostNetwork | None] = {}
+        self._tariffs: dict[int, list[HostNetworkTariff]] = {}
+        self._plan_versions: dict[int, list[PlanVersion]] = {}
+
+    # -- plans
+    def load_plans(self, plan_ids) -> None:
+        """Load the versions in force of many plans at once."""
+        from catalog.models import Status
+
+        missing = set(plan_ids) - set(self._plan_versions)
+        if not missing:
+            return
+        for plan_id in missing:
+            self._plan_versions[plan_id] = []
+        versions = PlanVersion.objects.filter(
+            plan_id__in=missing, status__in=(Status.PUBLISHED, Status.RETIRED)
+        ).order_by("effective_from")
+        for version in versions:
+            self._plan_versions[version.plan_id].append(version)
+
+    def version_at(self, plan_id: int, instant: dt.datetime) -> VersionSpec | None:
+        """Return the plan version in force at an instant (catalog.selectors.plan_version_at)."""
+        self.load_plans([plan_id])
+        found = None
+        for version in self._plan_versions[plan_id]:
+            if version.effective_from <= instant:
+                found = version
+            else:
+                break
+        return None if found is None else self.version(found)
+
+    def version(self, version: PlanVersion) -> VersionSpec:
+        spec = self._versions.get(version.pk)
+        if spec is None:
+            policies = tuple(
+                PolicySpec(
+                    id=policy.pk,
+                    services=frozenset(policy.services),
+                    destination_zones=frozenset(z.code for z in policy.destination_zones.all()),
+                    roaming_zones=frozenset(z.code for z in policy.roaming_zones.all()),
+                    cap=policy.cap_base,
+                    action=policy.action,
+                    overage_price=policy.overage_price,
+                    overage_unit_size=UNIT_SIZE.get(policy.overage_unit, 1),
+                )
+                for policy in version.fair_use_policies.prefetch_related(
+                    "destination_zones", "roaming_zones"
+                ).order_by("id")
+            )
+            spec = self._versions[version.pk] = VersionSpec(
+                id=version.pk,
+                plan_id=version.plan_id,
+                rate_card_id=version.rate_card_id,
+                currency=version.plan.currency,
+                tax_inclusive=version.tax_inclusive,
+                policies=policies,
+            )
+        return spec
+
+    # -- rate cards, zones, bands
+    def card(self, card_id: int) -> RateCard:
+        card = self._cards.get(card_id)
+        if card is None:
+            card = self._cards[card_id] = RateCard.objects.select_related(
+                "zone_table", "time_band_set"
+            ).get(pk=card_id)
+        return card
+
+    def rates(self, card_id: int) -> RateIndex:
+        index = self._rates.get(card_id)
+        if index is None:
+            index = self._rates[card_id] = RateIndex.from_card(self.card(card_id))
+        return index
+
+    def zones(self, table_id: int) -> ZoneIndex:
+        index = self._zones.get(table_id)
+        if index is None:
+            index = self._zones[table_id] = ZoneIndex.from_table(ZoneTable.objects.get(pk=table_id))
+        return index
+
+    def bands(self, band_set_id: int) -> BandIndex:
+        index = self._bands.get(band_set_id)
+        if index is None:
+            index = self._bands[band_set_id] = BandIndex.from_set(
+                TimeBandSet.objects.get(pk=band_set_id)
+            )
+        return index
+
+    # -- host networks
+    def network(self, source: str) -> HostNetwork | None:
+        if source not in self._networks:
+            self._networks[source] = HostNetwork.objects.filter(code=source).first()
+        return self._networks[source]
+
+    def tariff_card_at(self, network: HostNetwork, instant: dt.datetime) -> int | None:
+        tariffs = self._tariffs.get(network.pk)
+        if tariffs is None:
+            tariffs = self._tariffs[network.pk] = list(
+                HostNetworkTariff.objects.filter(host_network=network).order_by("effective_from")
+            )
+        found = None
+        for tariff in tariffs:
+            if tariff.effective_from <= instant:
+                found = tariff.rate_card_id
+            else:
+                break
+        return found
+
+
+@dataclass
+class AccountInfo:
+    """What the engine needs of a billing account: its timezone and bill cycle (R6, R8)."""
+
+    timezone: str
+    cycle_day: int
+
+
+class FairUseCounter:
+    """Units counted per (subscription, policy, period start) in rating order (R13)."""
+
+    def __init__(self, counts: dict | None = None, notified: set | None = None) -> None:
+        self.counts = counts or {}
+        self.notified = notified or set()
+
+
+class RatingEngine:
+    """Rate usage records; state (buckets, fair-use counts) is held by the caller's objects."""
+
+    def __init__(self, cache: CatalogCache | None = None) -> None:
+        self.cache = cache or CatalogCache()
+
+    def _zones_for(self, card: RateCard, record, home_plmns) -> tuple[str | None, str | None]:
+        zones = self.cache.zones(card.zone_table_id)
+        if record.service == Service.DATA:
+            destination = None
+        elif record.service in INCOMING:
+            destination = zones.incoming
+            if destination is None:
+                raise RatingFailure("NO_ZONE", f"zone table {zones.code} has no INCOMING zone")
+        else:
+            destination = zones.destination(record.other_party)
+            if destination is None:
+                raise RatingFailure(
+                    "NO_ZONE", f"+{record.other_party} is in no zone of {zones.code}"
+                )
+        roaming = zones.roaming(record.visited_plmn, home_plmns)
+        if roaming is None:
+            raise RatingFailure("NO_ZONE", f"network {record.visited_plmn} is in no roaming zone")
+        return destination, roaming
+
+    def _band_for(self, card: RateCard, record, timezone: str) -> str | None:
+        if card.time_band_set_id is None:
+            return None
+        return self.cache.bands(card.time_band_set_id).band_at(record.started_at, timezone)
+
+    def rate(
+        self,
+        record,
+        *,
+        term,
+        account: AccountInfo,
+        source: str,
+        buckets: list[BucketState],
+        fair_use: FairUseCounter,
+        version: VersionSpec | None = None,
+    ) -> Rating:
+        """Rate one record retail (the plan in force, R7-R13) and wholesale (R14).
+
+        ``buckets`` are drawn in place (their ``remaining`` goes down) and ``fair_use`` counts
+        go up, so that the next record of the same subscriber sees them (R11b).
+        """
+        rating = Rating()
+        try:
+            network = self.cache.network(source)
+            if network is None:
+                raise RatingFailure("NO_WHOLESALE_TARIFF", f"no host network {source}")
+            home = network.plmn_codes
+            if version is None:
+                version = self.cache.version_at(term.plan_id, record.started_at)
+            if version is None:
+                raise RatingFailure("NO_PLAN", "no version of the plan in force then")
+            rating.plan_version_id = version.id
+            rating.currency = version.currency
+            rating.tax_inclusive = version.tax_inclusive
+            card = self.cache.card(version.rate_card_id)
+            destination, roaming = self._zones_for(card, record, home)
+            rating.destination_zone, rating.roaming_zone = destination or "", roaming
+            band = self._band_for(card, record, account.timezone)
+            rating.time_band = band or ""
+            row = self.cache.rates(card.pk).match(record.service, destination, roaming, band)
+            if row is None:
+                raise RatingFailure(
+                    "NO_RATE",
+                    f"no {record.service} rate for {destination or '-'} / {roaming} / "
+                    f"{band or 'any band'} in {card.code}",
+                )
+            wholesale_row, wholesale_units, wholesale_amount = self._wholesale(
+                record, network, account
+            )
+        except RatingFailure as failure:
+            return Rating.failed(
+                failure,
+                plan_version_id=rating.plan_version_id,
+                destination_zone=rating.destination_zone,
+                roaming_zone=rating.roaming_zone,
+                time_band=rating.time_band,
+                currency=rating.currency,
+            )
+        rating.rate_row_id = row.id
+        charged = charged_units(record.units, row)
+        rating.charged_units = charged
+        # R11, R12: allowances first, in expiry order; increments were applied once above.
+        left = charged
+        if charged:
+            for bucket in sorted(buckets, key=BucketState.sort_key):
+                if not left:
+                    break
+                if bucket.covers(
+                    term=term,
+                    service=record.service,
+                    destination=destination,
+                    roaming=roaming,
+                    instant=record.started_at,
+                ):
+                    take = min(bucket.remaining, left)
+                    bucket.remaining -= take
+                    left -= take
+                    rating.draws.append((bucket.id, take))
+        rating.covered_units = charged - left
+        amount = ZERO
+        overage_units = 0
+        policy = next(
+            (p for p in version.policies if p.applies(record.service, destination, roaming)),
+            None,
+        )
+        if policy is not None and charged:
+            # R13: the cap counts charged units, covered ones included, in rating order.
+            period = billing_period_containing(
+                record.started_at, tz=account.timezone, cycle_day=account.cycle_day
+            )
+            key = (term.subscription_id, policy.id, period.start)
+            before = fair_use.counts.get(key, 0)
+            fair_use.counts[key] = before + charged
+            rating.fair_use.append((policy.id, period.start, charged))
+            past_cap = min(charged, max(0, before + charged - policy.cap))
+            if past_cap:
+                overage_units = min(past_cap, left)
+                rating.fair_use_units = past_cap
+                if policy.action == FairUseAction.THROTTLE:
+                    rating.throttled = True
+                    if key not in fair_use.notified:
+                        fair_use.notified.add(key)
+                        rating.notify_fair_use = True
+                else:
+                    amount += price_of(
+                        overage_units, policy.overage_price, policy.overage_unit_size
+                    )
+        priced_units = left - overage_units
+        if priced_units:
+            priced = price_of(priced_units, row.price, row.unit_size)
+            amount += max(priced, row.minimum_charge)
+        if charged and row.connection_fee:
+            amount += row.connection_fee
+        rating.retail_amount = quantize_rated(amount)
+        rating.wholesale_rate_row_id = wholesale_row.id
+        rating.wholesale_units = wholesale_units
+        rating.wholesale_amount = wholesale_amount
+        return rating
+
+    def _wholesale(self, record, network: HostNetwork, account: AccountInfo):
+        """Rate an event on the host network's wholesale card, on the raw units (R14)."""
+        card_id = self.cache.tariff_card_at(network, record.started_at)
+        if card_id is None:
+            raise RatingFailure("NO_WHOLESALE_TARIFF", f"{network.code} has no wholesale card then")
+        card = self.cache.card(card_id)
+        destination, roaming = self._zones_for(card, record, network.plmn_codes)
+        band = self._band_for(card, record, account.timezone)
+        row = self.cache.rates(card_id).match(record.service, destination, roaming, band)
+        if row is None:
+            raise RatingFailure(
+                "NO_WHOLESALE_RATE",
+                f"no wholesale {record.service} rate for {roaming} in {card.code}",
+            )
+        units = charged_units(record.units, row)
+        amount = price_of(units, row.price, row.unit_size)
+        if units and row.connection_fee:
+            amount += row.connection_fee
+        return row, units, quantize_rated(amount)
