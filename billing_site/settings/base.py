@@ -180,6 +180,17 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One name per choice set that several fields or resources share (else schema warnings).
+    "ENUM_NAME_OVERRIDES": {
+        "CatalogStatusEnum": "catalog.models.Status",
+        "ServiceEnum": "catalog.models.Service",
+        "UnitEnum": "catalog.models.Unit",
+        "ZoneKindEnum": "catalog.models.ZoneKind",
+        "RateCardKindEnum": "catalog.models.RateCardKind",
+        "AddOnKindEnum": "catalog.models.AddOnKind",
+        "FairUseActionEnum": "catalog.models.FairUseAction",
+        "SubscriptionStatusEnum": "subscribers.models.SubscriptionStatus",
+    },
 }
 
 # Celery: a real broker through CELERY_BROKER_URL, else tasks run eagerly in-process.
@@ -199,7 +210,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 24 * 3600
-CELERY_BEAT_SCHEDULE: dict = {}
+# Host-network usage files dropped here are picked up by the charging.inbox_scan task.
+USAGE_INBOX_DIR = Path(os.environ.get("USAGE_INBOX_DIR", BASE_DIR / "var" / "inbox"))
+USAGE_INBOX_SCAN_SECONDS = int(os.environ.get("USAGE_INBOX_SCAN_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE: dict = {
+    "charging-inbox-scan": {
+        "task": "charging.inbox_scan",
+        "schedule": USAGE_INBOX_SCAN_SECONDS,
+    },
+}
 
 # Idempotency-Key records are kept this long (hours) before they may be purged.
 IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48"))

@@ -1,0 +1,56 @@
+"""Celery tasks of charging: thin wrappers around the mediation services."""
+
+import logging
+from pathlib import Path
+
+from celery import shared_task
+from django.conf import settings
+
+from charging.models import FileOrigin, FileStatus, UsageFile
+from charging.services import usage_file_process, usage_file_receive
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="charging.usage_file_process", acks_late=True)
+def usage_file_process_task(usage_file_id: int) -> dict:
+    """Process a received usage file (read, check, rate)."""
+    usage_file = UsageFile.objects.get(pk=usage_file_id)
+    if usage_file.status != FileStatus.PROCESSING:
+        return {"file": usage_file.name, "status": usage_file.status}
+    usage_file = usage_file_process(usage_file=usage_file)
+    return {
+        "file": usage_file.name,
+        "status": usage_file.status,
+        "read": usage_file.records_read,
+        "accepted": usage_file.records_accepted,
+        "rejected": usage_file.records_rejected,
+        "duplicates": usage_file.records_duplicate,
+    }
+
+
+@shared_task(name="charging.inbox_scan")
+def inbox_scan_task() -> list[dict]:
+    """Take every usage file waiting in the inbox directory, oldest name first.
+
+    A taken file is moved to ``done/`` (or ``failed/`` when it could not be read as a usage
+    file); its bytes are kept with the UsageFile record in every case.
+    """
+    inbox = Path(settings.USAGE_INBOX_DIR)
+    if not inbox.is_dir():
+        return []
+    done, failed = inbox / "done", inbox / "failed"
+    done.mkdir(exist_ok=True)
+    failed.mkdir(exist_ok=True)
+    results = []
+    for path in sorted(p for p in inbox.iterdir() if p.is_file() and p.name.startswith("CDR_")):
+        usage_file = usage_file_receive(
+            name=path.name, content=path.read_bytes(), origin=FileOrigin.INBOX
+        )
+        target = failed if usage_file.status == FileStatus.FAILED else done
+        path.replace(target / path.name)
+        if usage_file.status == FileStatus.PROCESSING:
+            usage_file_process_task.delay(usage_file.pk)
+        results.append({"file": usage_file.name, "status": usage_file.status})
+        logger.info("inbox: %s -> %s", path.name, usage_file.status)
+    return results

@@ -1,0 +1,57 @@
+"""The ways a usage file comes in: command line, inbox directory, gzip."""
+
+import gzip
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from charging.models import FileStatus, UsageEvent, UsageFile
+from charging.tasks import inbox_scan_task
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdr"
+FILE_1 = "CDR_HOSTNET_20261101000500_000001.csv"
+FILE_4 = "CDR_HOSTNET_20261101003000_000004.csv"
+
+
+def test_bundled_samples_are_the_shared_scenario_files():
+    bundled = Path(__file__).resolve().parents[2] / "charging" / "samples"
+    for path in SAMPLES.glob("*.csv"):
+        assert (bundled / path.name).read_bytes() == path.read_bytes()
+
+
+def test_import_cdr_prints_each_files_counts(golden_subscribers):
+    out = StringIO()
+    call_command("import_cdr", str(SAMPLES / FILE_1), str(SAMPLES / FILE_4), stdout=out,
+                 stderr=StringIO())  # fmt: skip
+    lines = out.getvalue().splitlines()
+    assert lines[0] == (f"{FILE_1}: processed; read 16, accepted 14, rejected 2, duplicates 0")
+    assert lines[1].startswith(f"{FILE_4}: quarantined; quarantined whole (R18)")
+
+
+def test_gzip_file_is_read_like_the_plain_one(golden_subscribers, tmp_path):
+    target = tmp_path / f"{FILE_1}.gz"
+    target.write_bytes(gzip.compress((SAMPLES / FILE_1).read_bytes()))
+    call_command("import_cdr", str(target), stdout=StringIO())
+    usage_file = UsageFile.objects.get()
+    assert usage_file.name == f"{FILE_1}.gz"
+    assert (usage_file.records_read, usage_file.records_accepted) == (16, 14)
+
+
+def test_inbox_scan_takes_files_and_moves_them_to_done(golden_subscribers, tmp_path):
+    (tmp_path / FILE_1).write_bytes((SAMPLES / FILE_1).read_bytes())
+    (tmp_path / "CDR_bad-name.csv").write_text("nothing")
+    with override_settings(USAGE_INBOX_DIR=tmp_path):
+        results = inbox_scan_task.delay().get()
+    assert {r["file"]: r["status"] for r in results} == {
+        "CDR_bad-name.csv": FileStatus.FAILED,
+        FILE_1: FileStatus.PROCESSING,
+    }
+    assert (tmp_path / "done" / FILE_1).exists()
+    assert (tmp_path / "failed" / "CDR_bad-name.csv").exists()
+    assert UsageFile.objects.get(name=FILE_1).status == FileStatus.PROCESSED
+    assert UsageEvent.objects.count() == 14
