@@ -89,6 +89,7 @@ class UsageRecord:
     visited_plmn: str
     cause: str
     charging_id: str
+    source: str = ""
 
 
 def _offset(text: str) -> dt.timezone:

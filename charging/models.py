@@ -197,6 +197,7 @@ class RatingError(models.TextChoices):
     NO_WHOLESALE_TARIFF = "NO_WHOLESALE_TARIFF", "the host network has no wholesale card then"
     NO_WHOLESALE_RATE = "NO_WHOLESALE_RATE", "no wholesale rate row matches"
     NO_BAND = "NO_BAND", "the rate card's band set cannot place the time"
+    INACTIVE_SUBSCRIPTION = "INACTIVE_SUBSCRIPTION", "on rerating, no longer active then"
 
 
 class UsageEvent(models.Model):
@@ -290,7 +291,7 @@ class FairUseCount(models.Model):
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
     policy_id = models.PositiveBigIntegerField()
     period_start = models.DateTimeField()
-    quantity = models.PositiveBigIntegerField()
+    quantity = models.BigIntegerField(help_text="signed: a rerating takes back what it recounts")
     notified = models.BooleanField(default=False)
 
     class Meta:
@@ -298,3 +299,117 @@ class FairUseCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} towards policy {self.policy_id}"
+
+
+class RerateScope(models.TextChoices):
+    SUBSCRIPTION = "subscription", "one subscription"
+    ACCOUNT = "account", "one billing account"
+    PERIOD = "period", "every subscriber"
+
+
+class RerateStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+
+
+class RerateJob(models.Model):
+    """A rerating of usage in ``[start, end)`` after a catalogue correction (R15)."""
+
+    scope = models.CharField(max_length=12, choices=RerateScope.choices)
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    billing_account = models.ForeignKey(
+        BillingAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+    errors_only = models.BooleanField(
+        default=False, help_text="only events waiting in the rating error queue"
+    )
+    status = models.CharField(max_length=8, choices=RerateStatus.choices, default="queued")
+    status_detail = models.TextField(blank=True)
+    events_total = models.PositiveIntegerField(default=0)
+    events_done = models.PositiveIntegerField(default=0)
+    events_changed = models.PositiveIntegerField(default=0)
+    retail_before = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, default=0
+    )
+    retail_after = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, default=0
+    )
+    wholesale_before = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, default=0
+    )
+    wholesale_after = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, default=0
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="rerate_window_ok"),
+            models.CheckConstraint(
+                condition=(Q(scope="subscription") & Q(subscription__isnull=False))
+                | (Q(scope="account") & Q(billing_account__isnull=False))
+                | Q(scope="period"),
+                name="rerate_scope_names_its_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rerate {self.scope} {self.start:%Y-%m-%d}–{self.end:%Y-%m-%d} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("charging:reratejob-detail", args=[self.pk])
+
+    @property
+    def progress(self) -> int:
+        """Percent of the job's events rerated."""
+        if not self.events_total:
+            return 100 if self.status == RerateStatus.DONE else 0
+        return int(self.events_done * 100 / self.events_total)
+
+
+class RerateChange(models.Model):
+    """One event whose amounts a rerating changed: before and after (R15).
+
+    Invoicing turns the changes of already-invoiced events into a credit note or a debit
+    adjustment on the next invoice; ``settled_at`` says when it took one in.
+    """
+
+    job = models.ForeignKey(RerateJob, on_delete=models.CASCADE, related_name="changes")
+    usage_event = models.ForeignKey(UsageEvent, on_delete=models.PROTECT, related_name="rerates")
+    retail_before = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, null=True
+    )
+    retail_after = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, null=True
+    )
+    wholesale_before = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, null=True
+    )
+    wholesale_after = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, null=True
+    )
+    status_before = models.CharField(max_length=6)
+    status_after = models.CharField(max_length=6)
+    plan_version_before = models.PositiveBigIntegerField(null=True)
+    rate_row_before = models.PositiveBigIntegerField(null=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "usage_event"]
+        indexes = [models.Index(fields=["settled_at"], name="rerate_change_unsettled")]
+
+    def __str__(self) -> str:
+        return f"{self.usage_event}: {self.retail_before} → {self.retail_after}"

@@ -457,43 +457,49 @@ class RatingRun:
         now = timezone.now()
         buckets = list(self.buckets.values())
         for record, term in resolved:
+            source = record.source or self.source
             rating = self.engine.rate(
                 record,
                 term=term,
                 account=self.accounts[term.billing_account_id],
-                source=self.source,
+                source=source,
                 buckets=buckets,
                 fair_use=self.fair_use,
             )
-            events.append(_event(record, term, rating, usage_file, self.source, now))
+            events.append(_event(record, term, rating, usage_file, source, now))
         return events, rejects
 
     def save(self, events: list[UsageEvent]) -> list[UsageEvent]:
-        """Write events, then their bucket draws and fair-use counts (bulk)."""
+        """Write new events, then their bucket draws and fair-use counts (bulk)."""
         UsageEvent.objects.bulk_create(events)
-        movements, counts = [], []
-        for event in events:
-            rating = event._rating
-            reference = f"usage:{event.pk}"
-            for bucket_id, quantity in rating.draws:
-                movements.append(
-                    BucketMovement(
-                        bucket_id=bucket_id, kind=BucketMovementKind.USAGE, quantity=-quantity,
-                        reason=f"{event.service} {event.source}/{event.record_id}",
-                        reference=reference,
-                    )
-                )  # fmt: skip
-            for policy_id, period_start, quantity in rating.fair_use:
-                counts.append(
-                    FairUseCount(
-                        usage_event=event, subscription_id=event.subscription_id,
-                        policy_id=policy_id, period_start=period_start, quantity=quantity,
-                        notified=rating.notify_fair_use,
-                    )
-                )  # fmt: skip
-        BucketMovement.objects.bulk_create(movements)
-        FairUseCount.objects.bulk_create(counts)
+        write_side_effects(events)
         return events
+
+
+def write_side_effects(events: list[UsageEvent]) -> None:
+    """Write the bucket draws (R11) and fair-use counts (R13) of rated events."""
+    movements, counts = [], []
+    for event in events:
+        rating = event._rating
+        reference = f"usage:{event.pk}"
+        for bucket_id, quantity in rating.draws:
+            movements.append(
+                BucketMovement(
+                    bucket_id=bucket_id, kind=BucketMovementKind.USAGE, quantity=-quantity,
+                    reason=f"{event.service} {event.source}/{event.record_id}",
+                    reference=reference,
+                )
+            )  # fmt: skip
+        for policy_id, period_start, quantity in rating.fair_use:
+            counts.append(
+                FairUseCount(
+                    usage_event=event, subscription_id=event.subscription_id,
+                    policy_id=policy_id, period_start=period_start, quantity=quantity,
+                    notified=rating.notify_fair_use,
+                )
+            )  # fmt: skip
+    BucketMovement.objects.bulk_create(movements)
+    FairUseCount.objects.bulk_create(counts)
 
 
 def _allowance_zones(allowance_ids) -> dict[int, tuple[frozenset, frozenset]]:

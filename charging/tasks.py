@@ -54,3 +54,13 @@ def inbox_scan_task() -> list[dict]:
         results.append({"file": usage_file.name, "status": usage_file.status})
         logger.info("inbox: %s -> %s", path.name, usage_file.status)
     return results
+
+
+@shared_task(name="charging.rerate_job_run", acks_late=True)
+def rerate_job_run_task(job_id: int) -> dict:
+    """Run a queued rerating job (R15)."""
+    from charging.models import RerateJob
+    from charging.rerating import rerate_job_run
+
+    job = rerate_job_run(job=RerateJob.objects.get(pk=job_id))
+    return {"job": job.pk, "status": job.status, "changed": job.events_changed}
