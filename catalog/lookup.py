@@ -85,14 +85,16 @@ class ZoneIndex:
         )
 
     def destination(self, number: str) -> str | None:
-        """Return the destination zone of a number by its longest listed prefix."""
+        """Return the destination zone of a number by its longest listed prefix.
+
+        No length check: a slice longer than the number is the whole number, which, when it is
+        listed, is its longest prefix indeed (benchmarks.zones).
+        """
         prefixes = self._prefixes
-        size = len(number)
         for length in self._lengths:
-            if length <= size:
-                zone = prefixes.get(number[:length])
-                if zone is not None:
-                    return zone
+            zone = prefixes.get(number[:length])
+            if zone is not None:
+                return zone
         return self._dest_rest
 
     def roaming(self, visited_plmn: str, home_plmns) -> str | None:

@@ -41,6 +41,8 @@ def plan_versions_in_force(*, plan_ids, start: dt.datetime, end: dt.datetime):
 
     One query for many plans: the rating engine loads the versions a batch needs at once.
     """
+    require_aware(start)
+    require_aware(end)
     versions = (
         PlanVersion.objects.filter(plan_id__in=set(plan_ids), status__in=IN_FORCE)
         .select_related("plan", "rate_card")

@@ -11,13 +11,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, update_change_reason
 
 from catalog.models import (
     COUNTED_SERVICES,
     SERVICE_UNITS,
     AddOn,
     Allowance,
+    DiscountType,
     FairUseAction,
     FairUsePolicy,
     HostNetwork,
@@ -61,6 +64,16 @@ def _save(obj, acting_user, reason: str | None = None):
 
 
 def _require_draft(obj, what: str) -> None:
+    """Refuse to change ``obj`` unless the database (not a stale copy in memory) says draft.
+
+    Inside a transaction the row stays locked until the change commits, so a concurrent
+    publish cannot slip in between this check and the change.
+    """
+    if obj.pk is not None:
+        rows = type(obj).objects.filter(pk=obj.pk)
+        if not transaction.get_connection().get_autocommit():
+            rows = rows.select_for_update()
+        obj.status = rows.values_list("status", flat=True).first() or obj.status
     if obj.status != Status.DRAFT:
         raise ValidationError(
             f"{what} is {obj.status}: a published or retired {what} never changes; "
@@ -165,13 +178,29 @@ def zone_save(
         duplicates = sorted({v for v in values if values.count(v) > 1})
         raise ValidationError({"members": f"listed twice: {', '.join(duplicates)}"})
     if kind != ZoneKind.LISTED and values:
-        raise ValidationError({"members": f"a zone of kind {kind!r} lists no prefix or network"})
+        raise ValidationError({"members": f"a zone of kind '{kind}' lists no prefix or network"})
     with transaction.atomic():
+        _require_table_editable(table)
         if zone is None:
             zone = Zone(table=table, zone_type=zone_type)
         elif zone.zone_type != zone_type or zone.table_id != table.pk:
             raise ValidationError("a zone keeps its table and type")
         zone.code, zone.name, zone.kind = code, name, kind
+        allowed = {
+            ZoneType.DESTINATION: {ZoneKind.LISTED, ZoneKind.REST, ZoneKind.INCOMING},
+            ZoneType.ROAMING: {ZoneKind.LISTED, ZoneKind.REST, ZoneKind.HOME},
+        }
+        if kind not in allowed.get(zone_type, set()):
+            raise ValidationError({"kind": f"a {zone_type} zone cannot be of kind '{kind}'"})
+        other = (
+            Zone.objects.filter(table=table, zone_type=zone_type, kind=kind)
+            .exclude(pk=zone.pk)
+            .first()
+        )
+        if kind != ZoneKind.LISTED and other is not None:
+            raise ValidationError(
+                {"kind": f"{table.code} already has a {kind} {zone_type} zone: {other.code}"}
+            )
         try:
             zone.validate_constraints()
         except ValidationError as error:
@@ -190,18 +219,36 @@ def zone_save(
             if value not in values:
                 _audit(member, acting_user)
                 member.delete()
-        ZoneMember.objects.bulk_create(
-            ZoneMember(table=table, zone=zone, zone_type=zone_type, value=value)
-            for value in values
-            if value not in existing
+        bulk_create_with_history(
+            [
+                ZoneMember(table=table, zone=zone, zone_type=zone_type, value=value)
+                for value in values
+                if value not in existing
+            ],
+            ZoneMember,
+            default_user=acting_user if getattr(acting_user, "is_authenticated", False) else None,
         )
     return zone
+
+
+def _require_table_editable(table: ZoneTable) -> None:
+    """Refuse changing the zones of a table that published rate cards price with (R7a).
+
+    A changed prefix would silently reprice published plans; a correction is a new zone table,
+    new cards and new plan versions, and a rerating of the usage it concerns (R15).
+    """
+    if table.pk and table.rate_cards.exclude(status=Status.DRAFT).exists():
+        raise ValidationError(
+            f"published rate cards use zone table {table.code}: its zones never change; "
+            "make a new zone table for new cards"
+        )
 
 
 def zone_delete(*, zone: Zone, acting_user=None) -> None:
     """Delete a zone that no rate row, allowance or policy names."""
     from django.db.models import Q
 
+    _require_table_editable(zone.table)
     used = (
         RateRow.objects.filter(Q(destination_zones=zone) | Q(roaming_zones=zone)).exists()
         or Allowance.objects.filter(Q(destination_zones=zone) | Q(roaming_zones=zone)).exists()
@@ -276,7 +323,9 @@ def _window_minutes(window: dict, path: str) -> dict:
     days = window.get("days") or []
     if not days or any(not isinstance(day, int) or not 1 <= day <= 7 for day in days):
         raise ValidationError({f"{path}.days": "ISO weekdays 1 (Monday) to 7 (Sunday)"})
-    start, end = window["start_time"], window["end_time"]
+    start, end = window.get("start_time"), window.get("end_time")
+    if not all(hasattr(value, "hour") for value in (start, end)):
+        raise ValidationError({path: "a window has a start and an end time"})
     if start.second or end.second or start.microsecond or end.microsecond:
         raise ValidationError({path: "windows start and end on whole minutes"})
     start_minute = start.hour * 60 + start.minute
@@ -337,16 +386,26 @@ def time_band_set_save(
         for band in band_set.bands.all():
             if band.code in codes:
                 kept[band.code] = band
+            elif RateRow.objects.filter(time_band=band).exists():
+                raise ValidationError(
+                    {"bands": f"rate rows of draft cards name band {band.code}: keep it"}
+                )
             else:
                 _audit(band, acting_user)
                 band.delete()
-        for band_data, windows in zip(bands, plain, strict=True):
+        # The rest band is saved last, so moving "the rest" from one band to another never
+        # holds two rest bands at once (one_rest_band_per_set).
+        for band_data, windows in sorted(
+            zip(bands, plain, strict=True), key=lambda pair: pair[1]["is_rest"]
+        ):
             band = kept.get(band_data["code"]) or TimeBand(band_set=band_set)
             band.code = band_data["code"]
             band.name = band_data.get("name", "")
             band.is_rest = bool(band_data.get("is_rest"))
             _save(band, acting_user)
-            band.windows.all().delete()
+            for old_window in band.windows.all():
+                _audit(old_window, acting_user)
+                old_window.delete()
             for raw, window in zip(band_data.get("windows", []), windows["windows"], strict=True):
                 _save(
                     TimeBandWindow(
@@ -472,19 +531,25 @@ def rate_card_save(
     acting_user=None,
 ) -> RateCard:
     """Create a draft rate card or change a draft one's header."""
-    if rate_card is not None:
-        _require_draft(rate_card, "rate card")
-        if rate_card.rows.exists() and (
-            rate_card.zone_table_id != zone_table.pk
-            or rate_card.time_band_set_id != (time_band_set.pk if time_band_set else None)
-        ):
-            raise ValidationError(
-                {"zone_table": "the card has rows: its zone table and band set stay as they are"}
-            )
-    card = rate_card or RateCard()
-    card.code, card.name, card.kind, card.currency = code, name, kind, currency
-    card.zone_table, card.time_band_set = zone_table, time_band_set
     with transaction.atomic():
+        if rate_card is not None and rate_card.pk is not None:
+            _require_draft(rate_card, "rate card")
+            stored = RateCard.objects.values("zone_table_id", "time_band_set_id").get(
+                pk=rate_card.pk
+            )
+            if rate_card.rows.exists() and (
+                stored["zone_table_id"] != zone_table.pk
+                or stored["time_band_set_id"] != (time_band_set.pk if time_band_set else None)
+            ):
+                raise ValidationError(
+                    {
+                        "zone_table": "the card has rows: its zone table and band set stay "
+                        "as they are"
+                    }
+                )
+        card = rate_card or RateCard()
+        card.code, card.name, card.kind, card.currency = code, name, kind, currency
+        card.zone_table, card.time_band_set = zone_table, time_band_set
         return _save(card, acting_user)
 
 
@@ -506,9 +571,11 @@ def rate_row_save(
     *, rate_card: RateCard, data: dict, row: RateRow | None = None, acting_user=None
 ) -> RateRow:
     """Add or change a row of a draft card; the whole card is checked for ambiguity (R7)."""
-    _require_draft(rate_card, "rate card")
+    if row is not None and row.rate_card_id != rate_card.pk:
+        raise ValidationError("the row belongs to another rate card")
     _check_row(rate_card, data)
     with transaction.atomic():
+        _require_draft(rate_card, "rate card")
         row = row or RateRow(rate_card=rate_card)
         for name in ROW_FIELDS:
             if name in data:
@@ -522,9 +589,10 @@ def rate_row_save(
 
 def rate_row_delete(*, row: RateRow, acting_user=None) -> None:
     """Remove a row of a draft card."""
-    _require_draft(row.rate_card, "rate card")
-    _audit(row, acting_user)
-    row.delete()
+    with transaction.atomic():
+        _require_draft(row.rate_card, "rate card")
+        _audit(row, acting_user)
+        row.delete()
 
 
 def rate_card_publish(*, rate_card: RateCard, acting_user=None) -> RateCard:
@@ -632,10 +700,15 @@ def plan_save(
     acting_user=None,
 ) -> Plan:
     """Create a plan or change its name; payment model and currency stay once published."""
+    stored = (
+        Plan.objects.filter(pk=plan.pk).values_list("payment_model", "currency").first()
+        if plan is not None and plan.pk is not None
+        else None
+    )
     if (
-        plan is not None
+        stored is not None
         and plan.versions.exclude(status=Status.DRAFT).exists()
-        and (plan.payment_model != payment_model or plan.currency != currency)
+        and stored != (payment_model, currency)
     ):
         raise ValidationError(
             {"payment_model": "the plan has published versions: payment model and currency stay"}
@@ -689,9 +762,23 @@ def plan_version_create(*, plan: Plan, data: dict, acting_user=None) -> PlanVers
 
 def plan_version_update(*, version: PlanVersion, data: dict, acting_user=None) -> PlanVersion:
     """Change a draft version; a published one is immutable."""
-    _require_draft(version, "plan version")
     _check_version(version.plan, data)
     with transaction.atomic():
+        _require_draft(version, "plan version")
+        card = data.get("rate_card")
+        stored_table = (
+            PlanVersion.objects.filter(pk=version.pk)
+            .values_list("rate_card__zone_table_id", flat=True)
+            .first()
+        )
+        if (
+            card is not None
+            and card.zone_table_id != stored_table
+            and (version.allowances.exists() or version.fair_use_policies.exists())
+        ):
+            raise ValidationError(
+                {"rate_card": "allowances and policies name zones of the current card's table"}
+            )
         for name in VERSION_FIELDS:
             if name in data:
                 setattr(version, name, data[name])
@@ -707,14 +794,18 @@ def _check_allowance_zones(zone_table, data: dict) -> None:
             if zone_table is None or zone.table_id != zone_table.pk or zone.zone_type != zone_type:
                 table = zone_table.code if zone_table else "no zone table"
                 raise ValidationError({name: f"{zone.code} is not a {zone_type} zone of {table}"})
+    if Service.DATA in data.get("services", ()) and data.get("destination_zones"):
+        raise ValidationError({"destination_zones": "data has no destination zone (R7a)"})
 
 
-def _check_services(services, unit: str, field: str = "services") -> list[str]:
+def _check_services(
+    services, unit: str, field: str = "services", unit_field: str = "unit"
+) -> list[str]:
     if not services or any(service not in Service.values for service in services):
         raise ValidationError({field: f"one or more of {', '.join(Service.values)}"})
     for service in services:
         if unit not in SERVICE_UNITS[service]:
-            raise ValidationError({"unit": f"{unit} is not a unit of {service}"})
+            raise ValidationError({unit_field: f"{unit or 'no unit'} is not a unit of {service}"})
     return list(dict.fromkeys(services))
 
 
@@ -726,15 +817,16 @@ def allowance_save(
     acting_user=None,
 ) -> Allowance:
     """Add or change an allowance of a draft plan version or add-on (R11)."""
-    if isinstance(owner, PlanVersion):
-        _require_draft(owner, "plan version")
-        zone_table = owner.rate_card.zone_table
-    else:
-        _require_draft(owner, "add-on")
-        zone_table = owner.zone_table
+    is_version = isinstance(owner, PlanVersion)
+    zone_table = owner.rate_card.zone_table if is_version else owner.zone_table
+    if allowance is not None and (
+        (allowance.plan_version_id if is_version else allowance.add_on_id) != owner.pk
+    ):
+        raise ValidationError("the allowance belongs to another plan version or add-on")
     services = _check_services(data["services"], data["unit"])
     _check_allowance_zones(zone_table, data)
     with transaction.atomic():
+        _require_draft(owner, "plan version" if is_version else "add-on")
         allowance = allowance or Allowance(
             plan_version=owner if isinstance(owner, PlanVersion) else None,
             add_on=owner if isinstance(owner, AddOn) else None,
@@ -753,30 +845,34 @@ def allowance_save(
 def allowance_delete(*, allowance: Allowance, acting_user=None) -> None:
     """Remove an allowance of a draft plan version or add-on."""
     owner = allowance.plan_version or allowance.add_on
-    _require_draft(owner, "plan version" if allowance.plan_version_id else "add-on")
-    _audit(allowance, acting_user)
-    allowance.delete()
+    with transaction.atomic():
+        _require_draft(owner, "plan version" if allowance.plan_version_id else "add-on")
+        _audit(allowance, acting_user)
+        allowance.delete()
 
 
 def fair_use_policy_save(
     *, version: PlanVersion, data: dict, policy: FairUsePolicy | None = None, acting_user=None
 ) -> FairUsePolicy:
     """Add or change a fair-use policy of a draft plan version (R13)."""
-    _require_draft(version, "plan version")
-    services = _check_services(data["services"], data["cap_unit"])
+    if policy is not None and policy.plan_version_id != version.pk:
+        raise ValidationError("the policy belongs to another plan version")
+    services = _check_services(data["services"], data["cap_unit"], unit_field="cap_unit")
     _check_allowance_zones(version.rate_card.zone_table, data)
-    if data["action"] == FairUseAction.OVERAGE:
+    overage = data["action"] == FairUseAction.OVERAGE
+    if overage:
         if data.get("overage_price") is None or data["overage_price"] < 0:
             raise ValidationError({"overage_price": "an overage policy names a price ≥ 0"})
-        _check_services(services, data.get("overage_unit") or "", "services")
+        _check_services(services, data.get("overage_unit") or "", unit_field="overage_unit")
     with transaction.atomic():
+        _require_draft(version, "plan version")
         policy = policy or FairUsePolicy(plan_version=version)
         policy.name = data["name"]
         policy.services = services
         policy.cap_quantity, policy.cap_unit = data["cap_quantity"], data["cap_unit"]
         policy.action = data["action"]
-        policy.overage_price = data.get("overage_price")
-        policy.overage_unit = data.get("overage_unit") or ""
+        policy.overage_price = data.get("overage_price") if overage else None
+        policy.overage_unit = (data.get("overage_unit") or "") if overage else ""
         _save(policy, acting_user)
         policy.destination_zones.set(data.get("destination_zones", []))
         policy.roaming_zones.set(data.get("roaming_zones", []))
@@ -785,9 +881,10 @@ def fair_use_policy_save(
 
 def fair_use_policy_delete(*, policy: FairUsePolicy, acting_user=None) -> None:
     """Remove a fair-use policy of a draft plan version."""
-    _require_draft(policy.plan_version, "plan version")
-    _audit(policy, acting_user)
-    policy.delete()
+    with transaction.atomic():
+        _require_draft(policy.plan_version, "plan version")
+        _audit(policy, acting_user)
+        policy.delete()
 
 
 def plan_version_publish(*, version: PlanVersion, acting_user=None) -> PlanVersion:
@@ -798,10 +895,11 @@ def plan_version_publish(*, version: PlanVersion, acting_user=None) -> PlanVersi
     """
     with transaction.atomic():
         Plan.objects.select_for_update().get(pk=version.plan_id)
-        version = PlanVersion.objects.select_related("rate_card").get(pk=version.pk)
+        version = PlanVersion.objects.select_related("plan", "rate_card").get(pk=version.pk)
         _require_draft(version, "plan version")
         if version.rate_card.status != Status.PUBLISHED:
             raise ValidationError({"rate_card": f"publish rate card {version.rate_card} first"})
+        _check_version(version.plan, {"rate_card": version.rate_card})
         later = (
             PlanVersion.objects.filter(plan_id=version.plan_id)
             .exclude(status=Status.DRAFT)
@@ -838,7 +936,7 @@ def plan_version_clone(*, version: PlanVersion, effective_from=None, acting_user
         if effective_from is not None:
             data["effective_from"] = effective_from
         clone = plan_version_create(plan=version.plan, data=data, acting_user=acting_user)
-        _audit(clone, acting_user, f"cloned from v{version.version}")
+        update_change_reason(clone, f"cloned from v{version.version}")
         for allowance in version.allowances.prefetch_related("destination_zones", "roaming_zones"):
             copy = Allowance(
                 plan_version=clone,
@@ -888,11 +986,23 @@ ADDON_FIELDS = (
 
 def add_on_save(*, data: dict, add_on: AddOn | None = None, acting_user=None) -> AddOn:
     """Create a draft add-on or change a draft one."""
-    if add_on is not None:
-        _require_draft(add_on, "add-on")
     if data.get("price", Decimal("0")) < 0:
         raise ValidationError({"price": "must be ≥ 0"})
     with transaction.atomic():
+        if add_on is not None and add_on.pk is not None:
+            _require_draft(add_on, "add-on")
+            stored_table = AddOn.objects.values_list("zone_table_id", flat=True).get(pk=add_on.pk)
+            new_table = data["zone_table"].pk if data.get("zone_table") else None
+            if (
+                "zone_table" in data
+                and new_table != stored_table
+                and Allowance.objects.filter(add_on=add_on)
+                .filter(Q(destination_zones__isnull=False) | Q(roaming_zones__isnull=False))
+                .exists()
+            ):
+                raise ValidationError(
+                    {"zone_table": "its allowances name zones of the current zone table"}
+                )
         add_on = add_on or AddOn()
         for name in ADDON_FIELDS:
             if name in data:
@@ -969,8 +1079,6 @@ PROMOTION_FIELDS = (
 
 def promotion_save(*, data: dict, promotion: Promotion | None = None, acting_user=None):
     """Create a draft promotion or change a draft one (R35)."""
-    if promotion is not None:
-        _require_draft(promotion, "promotion")
     if data.get("periods", 1) < 1:
         raise ValidationError({"periods": "a promotion lasts at least one period"})
     if (
@@ -980,10 +1088,18 @@ def promotion_save(*, data: dict, promotion: Promotion | None = None, acting_use
     ):
         raise ValidationError({"available_until": "ends after it starts"})
     with transaction.atomic():
+        if promotion is not None and promotion.pk is not None:
+            _require_draft(promotion, "promotion")
         promotion = promotion or Promotion()
         for name in PROMOTION_FIELDS:
             if name in data:
                 setattr(promotion, name, data[name])
+        if (
+            promotion.discount_type == DiscountType.PERCENT
+            and promotion.value is not None
+            and promotion.value > 100
+        ):
+            raise ValidationError({"value": "a percentage is at most 100"})
         _save(promotion, acting_user)
         if "eligible_plans" in data:
             promotion.eligible_plans.set(data["eligible_plans"])
