@@ -5,14 +5,19 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from catalog.models import Brand
 from core.periods import require_aware
 from subscribers.models import (
     RATABLE_STATUSES,
     BillingAccount,
     BrandScope,
     Customer,
+    Sim,
     Subscription,
+    SubscriptionStatus,
     SubscriptionTerm,
+    TopUp,
+    VoucherBatch,
 )
 
 
@@ -82,14 +87,24 @@ class TermIndex:
         if not msisdns and not imsis:
             return cls([])
         query = Q(msisdn__in=msisdns) | Q(imsi__in=imsis)
-        return cls(_term_values(SubscriptionTerm.objects.filter(query)))
+        # No ORDER BY: the model's default order sorts by the subscription's number through a
+        # join, and the index does not need any order.
+        return cls(_term_values(SubscriptionTerm.objects.filter(query).order_by()))
 
     @staticmethod
     def _at(terms: list[TermData] | None, instant: dt.datetime) -> TermData | None:
+        """Return the term in force at an instant; a live holder wins over a terminated one.
+
+        A terminated subscription's last term stays open, so once its number is given to a new
+        subscription both cover the instants after that: the new holder's term is the answer.
+        """
+        terminated = None
         for term in terms or ():
             if term.covers(instant):
-                return term
-        return None
+                if term.status != SubscriptionStatus.TERMINATED:
+                    return term
+                terminated = terminated or term
+        return terminated
 
     def resolve(
         self, *, msisdn: str = "", imsi: str = "", instant: dt.datetime
@@ -168,3 +183,39 @@ def subscriptions_visible_to(user) -> QuerySet[Subscription]:
     if brands is None:
         return subscriptions
     return subscriptions.filter(billing_account__customer__brand_id__in=brands)
+
+
+def brands_visible_to(user) -> QuerySet[Brand]:
+    """Return the brands a user may see and choose (brand scoping)."""
+    brands = brands_of(user)
+    return Brand.objects.all() if brands is None else Brand.objects.filter(pk__in=brands)
+
+
+def sims_visible_to(user) -> QuerySet[Sim]:
+    """Return the SIMs a user may see: the stock, less SIMs used by another brand's numbers."""
+    brands = brands_of(user)
+    sims = Sim.objects.select_related("batch", "host_network")
+    if brands is None:
+        return sims
+    used_elsewhere = (
+        SubscriptionTerm.objects.filter(sim__isnull=False)
+        .exclude(subscription__billing_account__customer__brand_id__in=brands)
+        .values("sim_id")
+    )
+    return sims.exclude(pk__in=used_elsewhere)
+
+
+def top_ups_visible_to(user) -> QuerySet[TopUp]:
+    """Return the top-ups a user may see (brand scoping)."""
+    brands = brands_of(user)
+    top_ups = TopUp.objects.select_related("billing_account__customer", "created_by")
+    if brands is None:
+        return top_ups
+    return top_ups.filter(billing_account__customer__brand_id__in=brands)
+
+
+def voucher_batches_visible_to(user) -> QuerySet[VoucherBatch]:
+    """Return the voucher batches a user may see (brand scoping)."""
+    brands = brands_of(user)
+    batches = VoucherBatch.objects.select_related("brand", "created_by")
+    return batches if brands is None else batches.filter(brand_id__in=brands)

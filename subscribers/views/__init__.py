@@ -1,0 +1,1 @@
+"""Console pages of the subscribers app (customers, accounts, subscriptions, SIMs, vouchers)."""
