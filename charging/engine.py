@@ -344,8 +344,9 @@ class RatingEngine:
     ) -> Rating:
         """Rate one record retail (the plan in force, R7-R13) and wholesale (R14).
 
-        ``buckets`` are drawn in place (their ``remaining`` goes down) and ``fair_use`` counts
-        go up, so that the next record of the same subscriber sees them (R11b).
+        ``buckets`` (the subscriber's own and its account's shared ones) are drawn in place
+        (their ``remaining`` goes down) and ``fair_use`` counts go up, so that the next record
+        of the same subscriber sees them (R11b).
         """
         rating = Rating()
         try:

@@ -51,10 +51,9 @@ from subscribers.models import (
     BucketMovement,
     BucketMovementKind,
     BucketSource,
-    Subscription,
 )
 from subscribers.selectors import TermIndex
-from subscribers.services import buckets_grant_for_period
+from subscribers.services import buckets_grant
 
 logger = logging.getLogger(__name__)
 
@@ -325,6 +324,8 @@ class RatingRun:
         self.source = source
         self.engine = engine or RatingEngine(CatalogCache())
         self.buckets: dict[int, BucketState] = {}
+        self.personal: dict[int, list[BucketState]] = {}
+        self.shared: dict[int, list[BucketState]] = {}
         self.bucket_holders: set[tuple] = set()
         self.fair_use = FairUseCounter()
         self.fair_use_loaded: set[int] = set()
@@ -341,20 +342,15 @@ class RatingRun:
 
     def _ensure_grants(self, pairs) -> None:
         """Grant plan allowances for each (term, period) a chunk touches, once (R12)."""
-        subscriptions = {}
+        wanted = []
         for term, period in pairs:
             key = (term.subscription_id, period.start)
-            if key in self.granted:
-                continue
-            self.granted.add(key)
-            subscription = subscriptions.get(term.subscription_id)
-            if subscription is None:
-                subscription = subscriptions[term.subscription_id] = Subscription.objects.get(
-                    pk=term.subscription_id
+            if key not in self.granted:
+                self.granted.add(key)
+                wanted.append(
+                    (term.subscription_id, term.billing_account_id, period.start, period.end)
                 )
-            buckets_grant_for_period(
-                subscription=subscription, period_start=period.start, period_end=period.end
-            )
+        buckets_grant(periods=wanted)
 
     def _load_buckets(self, terms) -> None:
         subscription_ids = {t.subscription_id for t in terms} - {
@@ -388,7 +384,7 @@ class RatingRun:
         zones = _allowance_zones({b.allowance_id for b in rows if b.allowance_id})
         for bucket in rows:
             destinations, roamings = zones.get(bucket.allowance_id, (frozenset(), frozenset()))
-            self.buckets[bucket.pk] = BucketState(
+            state = self.buckets[bucket.pk] = BucketState(
                 id=bucket.pk,
                 subscription_id=bucket.subscription_id,
                 billing_account_id=bucket.billing_account_id,
@@ -402,6 +398,12 @@ class RatingRun:
                 valid_to=bucket.valid_to,
                 remaining=bucket.initial + (moved.get(bucket.pk) or 0),
             )
+            if state.shared:
+                holder = self.shared.setdefault(state.billing_account_id, [])
+            else:
+                holder = self.personal.setdefault(state.subscription_id, [])
+            holder.append(state)
+            holder.sort(key=BucketState.sort_key)
 
     def _load_fair_use(self, subscription_ids) -> None:
         missing = set(subscription_ids) - self.fair_use_loaded
@@ -455,8 +457,10 @@ class RatingRun:
         self._load_fair_use({t.subscription_id for _, t in resolved})
         events = []
         now = timezone.now()
-        buckets = list(self.buckets.values())
         for record, term in resolved:
+            buckets = self.personal.get(term.subscription_id, []) + self.shared.get(
+                term.billing_account_id, []
+            )
             source = record.source or self.source
             rating = self.engine.rate(
                 record,

@@ -9,12 +9,13 @@ import datetime as dt
 import hashlib
 import io
 import secrets
+import zlib
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from stdnum import imsi as imsi_number
@@ -23,7 +24,7 @@ from stdnum.eu import vat
 
 from catalog.models import UNIT_SIZE, PaymentModel, Status
 from catalog.selectors import plan_version_at
-from core.money import quantize_minor
+from core.money import as_decimal, quantize_minor, quantize_rated
 from core.periods import billing_period_containing, local_midnight, require_aware
 from subscribers.models import (
     BalanceMovement,
@@ -270,6 +271,8 @@ def sim_batch_load(*, reference: str, host_network, csv_text: str, acting_user=N
     errors += [f"line {line}: already in stock" for line, i, m in rows if i in known or m in known]
     if errors:
         raise ValidationError({"file": errors[:50]})
+    if SimBatch.objects.filter(reference=reference).exists():
+        raise ValidationError({"reference": f"a SIM batch {reference} exists already"})
     with transaction.atomic():
         batch = SimBatch.objects.create(
             reference=reference,
@@ -308,7 +311,15 @@ def _take_sim(sim: Sim) -> Sim:
 
 
 def _check_msisdn_free(msisdn: str, since: dt.datetime, exclude=None) -> None:
-    """Refuse a number held by another subscription at or after ``since``."""
+    """Refuse a number held by another subscription at or after ``since``.
+
+    On PostgreSQL a transaction-scoped advisory lock on the number makes two concurrent orders
+    of one number (on different accounts) check and insert one after the other.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            key = zlib.crc32(f"msisdn:{msisdn}".encode())
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
     clash = SubscriptionTerm.objects.filter(msisdn=msisdn).filter(
         Q(valid_to__isnull=True) | Q(valid_to__gt=since)
     )
@@ -359,9 +370,9 @@ def subscription_create(
         raise ValidationError(
             {"plan": f"a {plan.payment_model} plan on a {billing_account.payment_model} account"}
         )
-    _check_tax_mode(billing_account, plan)
     with transaction.atomic():
         BillingAccount.objects.select_for_update().get(pk=billing_account.pk)
+        _check_tax_mode(billing_account, plan)
         _check_msisdn_free(msisdn, created_at)
         if sim is not None:
             sim = _take_sim(sim)
@@ -569,7 +580,7 @@ def subscription_change_plan(
             plan_version__plan=old_plan,
             valid_to__gt=at,
         )
-        for bucket in ended.filter(valid_from__gte=at):
+        for bucket in ended.filter(valid_from__gte=at, shared=False):
             bucket.movements.create(
                 kind=BucketMovementKind.EXPIRY,
                 quantity=-bucket_remaining(bucket),
@@ -624,6 +635,11 @@ def subscription_add_on_add(
             raise ValidationError({"add_on": f"add-on {add_on.code} is not on sale"})
         if add_on.currency != account.currency:
             raise ValidationError({"add_on": "the add-on is in another currency"})
+        plan_version = plan_version_at(plan=subscription.plan, instant=effective_at)
+        if plan_version is not None and plan_version.tax_inclusive != add_on.tax_inclusive:
+            raise ValidationError(
+                {"add_on": "all plans and add-ons of one account are tax-inclusive or none is (R4)"}
+            )
         if (
             add_on.eligible_plans.exists()
             and not add_on.eligible_plans.filter(pk=subscription.plan_id).exists()
@@ -708,54 +724,87 @@ def buckets_grant_for_period(
     shared allowance makes one bucket for the account. Granting twice changes nothing (a
     unique constraint).
     """
-    terms = list(
-        SubscriptionTerm.objects.filter(subscription=subscription, valid_from__lt=period_end)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=period_start))
-        .order_by("valid_from")
-    )
-    stretches: list[list] = []
-    for term in terms:
-        if term.status in (SubscriptionStatus.PENDING, SubscriptionStatus.TERMINATED):
-            continue
-        start = max(term.valid_from, period_start)
-        end = min(term.valid_to or period_end, period_end)
-        if stretches and stretches[-1][0] == term.plan_id and stretches[-1][2] == start:
-            stretches[-1][2] = end
-        else:
-            stretches.append([term.plan_id, start, end])
-    account = subscription.billing_account
-    wanted = []
-    for plan_id, start, end in stretches:
-        version = plan_version_at(plan=plan_id, instant=start)
-        if version is None:
-            continue
-        for allowance in version.allowances.all():
-            wanted.append(
-                Bucket(
-                    subscription=None if allowance.shared else subscription,
-                    billing_account=account,
-                    shared=allowance.shared,
-                    source=BucketSource.PLAN,
-                    allowance=allowance,
-                    plan_version=version,
-                    name=allowance.name,
-                    services=allowance.services,
-                    unit=_base_unit(allowance.unit),
-                    initial=allowance.quantity * UNIT_SIZE[allowance.unit],
-                    valid_from=period_start if allowance.shared else start,
-                    valid_to=period_end if allowance.shared else end,
-                )
-            )
-    with transaction.atomic():
-        Bucket.objects.bulk_create(wanted, ignore_conflicts=True)
+    account_id = subscription.billing_account_id
+    buckets_grant(periods=[(subscription.pk, account_id, period_start, period_end)])
     return list(
         Bucket.objects.filter(
-            Q(subscription=subscription) | Q(billing_account=account, shared=True),
+            Q(subscription=subscription) | Q(billing_account_id=account_id, shared=True),
             source=BucketSource.PLAN,
             valid_from__lt=period_end,
             valid_to__gt=period_start,
         )
     )
+
+
+def buckets_grant(*, periods) -> None:
+    """Grant plan allowances for many (subscription id, account id, period start, period end).
+
+    Set-based for the rating engine: one query for the terms, one for the plan versions and
+    their allowances, one insert; already granted buckets are left as they are (R12).
+    """
+    periods = list(periods)
+    if not periods:
+        return
+    from catalog.selectors import plan_versions_in_force
+
+    first = min(p[2] for p in periods)
+    last = max(p[3] for p in periods)
+    terms_of: dict[int, list[SubscriptionTerm]] = {}
+    for term in (
+        SubscriptionTerm.objects.filter(
+            subscription_id__in={p[0] for p in periods}, valid_from__lt=last
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=first))
+        .exclude(status__in=(SubscriptionStatus.PENDING, SubscriptionStatus.TERMINATED))
+        .order_by("subscription_id", "valid_from")
+    ):
+        terms_of.setdefault(term.subscription_id, []).append(term)
+    plan_ids = {term.plan_id for terms in terms_of.values() for term in terms}
+    versions_of = plan_versions_in_force(plan_ids=plan_ids, start=first, end=last)
+    version_ids = [v.pk for versions in versions_of.values() for v in versions]
+    allowances_of: dict[int, list] = {}
+    from catalog.models import Allowance
+
+    for allowance in Allowance.objects.filter(plan_version_id__in=version_ids).order_by("id"):
+        allowances_of.setdefault(allowance.plan_version_id, []).append(allowance)
+    wanted = []
+    for subscription_id, account_id, period_start, period_end in periods:
+        stretches: list[list] = []
+        for term in terms_of.get(subscription_id, ()):
+            if term.valid_from >= period_end or (term.valid_to and term.valid_to <= period_start):
+                continue
+            start = max(term.valid_from, period_start)
+            end = min(term.valid_to or period_end, period_end)
+            if stretches and stretches[-1][0] == term.plan_id and stretches[-1][2] == start:
+                stretches[-1][2] = end
+            else:
+                stretches.append([term.plan_id, start, end])
+        for plan_id, start, end in stretches:
+            version = None
+            for candidate in versions_of.get(plan_id, ()):
+                if candidate.effective_from <= start:
+                    version = candidate
+            if version is None:
+                continue
+            for allowance in allowances_of.get(version.pk, ()):
+                wanted.append(
+                    Bucket(
+                        subscription_id=None if allowance.shared else subscription_id,
+                        billing_account_id=account_id,
+                        shared=allowance.shared,
+                        source=BucketSource.PLAN,
+                        allowance=allowance,
+                        plan_version=version,
+                        name=allowance.name,
+                        services=allowance.services,
+                        unit=_base_unit(allowance.unit),
+                        initial=allowance.quantity * UNIT_SIZE[allowance.unit],
+                        valid_from=period_start if allowance.shared else start,
+                        valid_to=period_end if allowance.shared else end,
+                    )
+                )
+    with transaction.atomic():
+        Bucket.objects.bulk_create(wanted, ignore_conflicts=True)
 
 
 def bucket_adjust(*, bucket: Bucket, quantity: int, reason: str, acting_user=None):
@@ -779,11 +828,15 @@ def bucket_adjust(*, bucket: Bucket, quantity: int, reason: str, acting_user=Non
 
 
 def balance_of(billing_account: BillingAccount) -> Decimal:
-    """Return an account's money balance: the sum of its ledger (R21)."""
+    """Return an account's money balance: the sum of its ledger (R21).
+
+    SQLite adds decimals as binary floats; every movement has 6 places, so rounding the sum to
+    6 places gives back the exact total (PostgreSQL adds exactly and the rounding changes nothing).
+    """
     from django.db.models import Sum
 
     total = billing_account.balance_movements.aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else Decimal("0")
+    return quantize_rated(total) if total is not None else Decimal("0")
 
 
 def _lock_account(billing_account: BillingAccount) -> BillingAccount:
@@ -799,6 +852,7 @@ def balance_charge(
     *, billing_account, amount: Decimal, reason: str, reference: str = "", acting_user=None
 ) -> BalanceMovement:
     """Take money from a balance; refused past zero (or the credit limit of a hybrid, R21)."""
+    amount = as_decimal(amount)
     if amount <= 0:
         raise ValidationError({"amount": "a charge is positive"})
     with transaction.atomic():
@@ -848,7 +902,7 @@ def top_up(
         raise ValidationError({"channel": f"one of {', '.join(TopUpChannel.values)}"})
     if not reference:
         raise ValidationError({"reference": "a top-up names its reference"})
-    amount = Decimal(amount)
+    amount = as_decimal(amount)
     if amount <= 0 or amount != quantize_minor(amount, billing_account.currency):
         raise ValidationError({"amount": "a positive amount in the currency's minor unit"})
     try:
