@@ -1,9 +1,20 @@
 from django.apps import AppConfig
 
+from core.console.menu import MenuItem
+
 
 class ChargingConfig(AppConfig):
     name = "charging"
     verbose_name = "Charging"
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
-    console_menu: tuple = ()
+    console_menu: tuple = (
+        MenuItem("Usage files", "charging:usagefile-list", "charging.view_usagefile"),
+        MenuItem(
+            "Rejected records", "charging:rejectedrecord-list", "charging.view_rejectedrecord"
+        ),
+        MenuItem("Rating errors", "charging:usageevent-errors", "charging.view_usageevent"),
+        MenuItem("Usage", "charging:usageevent-list", "charging.view_usageevent"),
+        MenuItem("Simulator", "charging:simulator", "charging.view_usageevent"),
+        MenuItem("Rerating", "charging:reratejob-list", "charging.view_reratejob"),
+    )

@@ -1,5 +1,48 @@
 """Console URLs of the charging."""
 
+from django.urls import path
+
+from charging.views import files, rerating, simulator, usage
+
 app_name = "charging"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # usage files and what they brought in
+    path("files/", files.UsageFileListView.as_view(), name="usagefile-list"),
+    path("files/upload/", files.UsageFileUploadView.as_view(), name="usagefile-create"),
+    path("files/<int:pk>/", files.UsageFileDetailView.as_view(), name="usagefile-detail"),
+    path(
+        "files/<int:pk>/download/",
+        files.UsageFileDownloadView.as_view(),
+        name="usagefile-download",
+    ),
+    # rejected records: correct and reprocess, or discard
+    path("rejected/", files.RejectedRecordListView.as_view(), name="rejectedrecord-list"),
+    path(
+        "rejected/<int:pk>/",
+        files.RejectedRecordDetailView.as_view(),
+        name="rejectedrecord-detail",
+    ),
+    path(
+        "rejected/<int:pk>/reprocess/",
+        files.RejectedRecordReprocessView.as_view(),
+        name="rejectedrecord-reprocess",
+    ),
+    path(
+        "rejected/<int:pk>/discard/",
+        files.RejectedRecordDiscardView.as_view(),
+        name="rejectedrecord-discard",
+    ),
+    # the rating error queue
+    path("errors/", usage.ErrorQueueView.as_view(), name="usageevent-errors"),
+    path("errors/rerate/", usage.ErrorQueueRerateView.as_view(), name="usageevent-errors-rerate"),
+    # usage events and how each was priced
+    path("usage/", usage.UsageEventListView.as_view(), name="usageevent-list"),
+    path("usage/<int:pk>/", usage.UsageEventDetailView.as_view(), name="usageevent-detail"),
+    # the rating simulator
+    path("simulator/", simulator.SimulatorView.as_view(), name="simulator"),
+    # rerating (R15)
+    path("rerating/", rerating.RerateJobListView.as_view(), name="reratejob-list"),
+    path("rerating/new/", rerating.RerateJobCreateView.as_view(), name="reratejob-create"),
+    path("rerating/<int:pk>/", rerating.RerateJobDetailView.as_view(), name="reratejob-detail"),
+]

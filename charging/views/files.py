@@ -1,0 +1,293 @@
+"""Usage files and their rejected records: what came in, what was refused and why (R16-R19)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views import generic
+from django.views.generic.detail import SingleObjectMixin
+from django_tables2 import RequestConfig
+
+from charging.filters import RejectedRecordFilter, UsageFileFilter
+from charging.forms import (
+    RejectedRecordDiscardForm,
+    RejectedRecordReprocessForm,
+    UsageFileUploadForm,
+)
+from charging.models import (
+    FileOrigin,
+    FileStatus,
+    RatingStatus,
+    RejectedRecord,
+    RejectStatus,
+    SequenceGap,
+    UsageFile,
+)
+from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
+from charging.tables import RejectedRecordTable, UsageFileTable
+from charging.tasks import usage_file_process_task
+from charging.views.base import add_service_errors
+from core.console.views import ConsoleDetailView, ConsoleListView, ModelPermissionMixin
+
+REFRESH_SECONDS = 3
+
+
+def open_gaps():
+    """Sequence numbers never received, per source (a missing file, R16)."""
+    return SequenceGap.objects.filter(resolved_at__isnull=True).select_related("detected_in")
+
+
+# --- usage files ----------------------------------------------------------------------------
+
+
+class UsageFileListView(ConsoleListView):
+    model = UsageFile
+    table_class = UsageFileTable
+    filterset_class = UsageFileFilter
+    template_name = "charging/usagefile_list.html"
+    title = "Usage files"
+
+    def get_queryset(self):
+        return UsageFile.objects.all()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["gaps"] = list(open_gaps())
+        return context
+
+
+class UsageFileDetailView(ConsoleDetailView):
+    model = UsageFile
+    template_name = "charging/usagefile_detail.html"
+    fields = [
+        "name",
+        "source",
+        "host_network",
+        "sequence",
+        "file_time",
+        "origin",
+        "size",
+        "checksum",
+        "trailer_count",
+        "received_at",
+        "received_by",
+        "processed_at",
+    ]
+
+    def get_queryset(self):
+        return UsageFile.objects.select_related("duplicate_of", "host_network", "received_by")
+
+    def get_actions(self):
+        actions = []
+        if self.object.content:
+            actions.append(
+                {
+                    "label": "Download as received",
+                    "url": reverse("charging:usagefile-download", args=[self.object.pk]),
+                }
+            )
+        if self.object.status == FileStatus.PROCESSED:
+            actions.append(
+                {
+                    "label": "Its usage events",
+                    "url": f"{reverse('charging:usageevent-list')}?usage_file={self.object.pk}",
+                }
+            )
+        return actions
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        usage_file = self.object
+        rejects = RejectedRecordTable(
+            RejectedRecord.objects.filter(usage_file=usage_file).select_related("usage_file"),
+            prefix="rejects-",
+            exclude=("usage_file",),
+        )
+        RequestConfig(self.request, paginate={"per_page": 50}).configure(rejects)
+        context.update(
+            title=f"Usage file {usage_file.name}",
+            rejects=rejects,
+            gaps=list(usage_file.gaps.all()),
+            refresh_seconds=REFRESH_SECONDS if usage_file.status == FileStatus.PROCESSING else None,
+            events_in_error=usage_file.events.filter(rating_status=RatingStatus.ERROR).count()
+            if usage_file.status == FileStatus.PROCESSED
+            else 0,
+        )
+        return context
+
+
+class UsageFileDownloadView(ModelPermissionMixin, generic.View):
+    """The file exactly as it was received (kept in every case, R16)."""
+
+    model = UsageFile
+
+    def get(self, request, pk):
+        usage_file = get_object_or_404(UsageFile, pk=pk)
+        if not usage_file.content:
+            raise Http404("this file's content was not kept")
+        handle = usage_file.content.open("rb")
+        content_type = (
+            "application/gzip" if usage_file.name.endswith(".gz") else "text/csv; charset=utf-8"
+        )
+        return FileResponse(
+            handle, as_attachment=True, filename=usage_file.name, content_type=content_type
+        )
+
+
+class UsageFileUploadView(ModelPermissionMixin, generic.FormView):
+    """Receive a usage file from the console; it is processed by a Celery task after commit."""
+
+    model = UsageFile
+    permission_action = "add"
+    form_class = UsageFileUploadForm
+    template_name = "charging/form.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title="Upload a usage file",
+            intro=(
+                "A host network's CDR file, plain CSV or gzip. A file whose bytes were received "
+                "before is refused as a duplicate (R17); one whose trailer does not count its "
+                "records is quarantined whole (R18). Otherwise it is read, checked and rated "
+                "in the background: its page shows the counts when it is done."
+            ),
+            submit_label="Upload",
+            cancel_url=reverse("charging:usagefile-list"),
+        )
+        return context
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        try:
+            usage_file = usage_file_receive(
+                name=upload.clean_name,
+                content=upload.read(),
+                origin=FileOrigin.UPLOAD,
+                acting_user=self.request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        if usage_file.status == FileStatus.PROCESSING:
+            pk = usage_file.pk
+            transaction.on_commit(lambda: usage_file_process_task.delay(pk), robust=True)
+            messages.success(self.request, f"{usage_file.name} received: processing.")
+        elif usage_file.status == FileStatus.DUPLICATE:
+            messages.warning(
+                self.request, f"{usage_file.name} was refused: {usage_file.status_detail}"
+            )
+        else:
+            messages.warning(
+                self.request,
+                f"{usage_file.name} is {usage_file.status}: {usage_file.status_detail}",
+            )
+        return HttpResponseRedirect(usage_file.get_absolute_url())
+
+
+# --- rejected records -----------------------------------------------------------------------
+
+
+class RejectedRecordListView(ConsoleListView):
+    model = RejectedRecord
+    table_class = RejectedRecordTable
+    filterset_class = RejectedRecordFilter
+    title = "Rejected records"
+
+    def get_queryset(self):
+        return RejectedRecord.objects.select_related("usage_file").order_by(
+            "-usage_file__received_at", "usage_file_id", "line_number"
+        )
+
+
+class RejectedRecordDetailView(ConsoleDetailView):
+    model = RejectedRecord
+    template_name = "charging/rejectedrecord_detail.html"
+    fields = ["record_id", "line_number", "reason", "detail", "status", "reprocessed_at"]
+
+    def get_queryset(self):
+        return RejectedRecord.objects.select_related("usage_file", "usage_event", "reprocessed_by")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        record = self.object
+        is_open = record.status == RejectStatus.OPEN
+        can_change = self.can("change")
+        context.update(
+            title=f"Rejected record {record.usage_file.name}:{record.line_number}",
+            reason_label=dict(record._meta.get_field("reason").choices).get(record.reason, ""),
+            can_act=is_open and can_change,
+            reprocess_form=kwargs.get("reprocess_form")
+            or RejectedRecordReprocessForm(
+                initial={"corrected_raw": record.corrected_raw or record.raw}
+            ),
+            discard_form=kwargs.get("discard_form") or RejectedRecordDiscardForm(),
+        )
+        return context
+
+
+class RejectedRecordActionView(ModelPermissionMixin, SingleObjectMixin, generic.View):
+    """A POST on a rejected record (reprocess, discard); the answer is a message on its page."""
+
+    model = RejectedRecord
+    permission_action = "change"
+    http_method_names = ["post"]
+
+    def detail_url(self) -> str:
+        return reverse("charging:rejectedrecord-detail", args=[self.object.pk])
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        form = self.form_class(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else ""
+                for error in errors:
+                    messages.error(request, f"{label}: {error}" if label else error)
+            return HttpResponseRedirect(self.detail_url())
+        try:
+            self.perform(form.cleaned_data)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        return HttpResponseRedirect(self.detail_url())
+
+
+class RejectedRecordReprocessView(RejectedRecordActionView):
+    """Process the record again, corrected or as it was (R16): accepted once at most."""
+
+    form_class = RejectedRecordReprocessForm
+
+    def perform(self, data):
+        corrected = data["corrected_raw"]
+        if "as_is" in self.request.POST or not corrected or corrected == self.object.raw:
+            corrected = None
+        record = rejected_record_reprocess(
+            rejected_record=self.object, corrected_raw=corrected, acting_user=self.request.user
+        )
+        if record.status == RejectStatus.REPROCESSED:
+            event = record.usage_event
+            rating = (
+                f"rated {event.retail_amount} {event.currency}"
+                if event.rating_status == "rated"
+                else f"in the rating error queue ({event.rating_error})"
+            )
+            messages.success(self.request, f"Accepted as usage event {event}: {rating}.")
+        else:
+            messages.warning(
+                self.request, f"Rejected again: {record.reason} — {record.detail}".rstrip(" —")
+            )
+
+
+class RejectedRecordDiscardView(RejectedRecordActionView):
+    """Close the record for good, saying why; it will never be charged."""
+
+    form_class = RejectedRecordDiscardForm
+
+    def perform(self, data):
+        rejected_record_discard(
+            rejected_record=self.object, reason=data["reason"], acting_user=self.request.user
+        )
+        messages.success(self.request, f"Discarded: {data['reason']}")
