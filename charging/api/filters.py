@@ -1,0 +1,154 @@
+"""Query filters of the charging API lists, named like the JSON fields they filter.
+
+Related resources are named by id (``?product=3``, ``?usageFile=7``); a number may be written as
+E.164 with or without '+' or '00' (``?msisdn=+4915112340001``); instants are ISO 8601 with their
+UTC offset and windows are half-open: ``startDateTime`` included, ``endDateTime`` excluded (R6).
+Every list sorts with ``?ordering=`` on the names given in its ``ordering`` filter.
+"""
+
+import django_filters as filters
+
+from catalog.models import Service
+from charging.api.serializers import USAGE_STATUS_VALUES
+from charging.models import (
+    FileOrigin,
+    FileStatus,
+    RatingError,
+    RejectedRecord,
+    RejectReason,
+    RejectStatus,
+    RerateJob,
+    RerateScope,
+    RerateStatus,
+    SequenceGap,
+    UsageEvent,
+    UsageFile,
+)
+from subscribers.api.filters import code_filter, digits, id_filter
+
+
+def instant_filter(field_name: str, lookup_expr: str, label: str) -> filters.IsoDateTimeFilter:
+    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr=lookup_expr, label=label)
+
+
+class UsageFileFilter(filters.FilterSet):
+    name = filters.CharFilter(field_name="name", lookup_expr="icontains", label="part of the name")
+    source = code_filter("source", "code of the sending network")
+    status = filters.ChoiceFilter(choices=FileStatus.choices)
+    origin = filters.ChoiceFilter(choices=FileOrigin.choices)
+    sequence = filters.NumberFilter(field_name="sequence")
+    receivedFrom = instant_filter("received_at", "gte", "received at or after (ISO 8601)")
+    receivedBefore = instant_filter("received_at", "lt", "received before (ISO 8601)")
+    fileTimeFrom = instant_filter("file_time", "gte", "named with a time at or after")
+    fileTimeBefore = instant_filter("file_time", "lt", "named with a time before")
+    ordering = filters.OrderingFilter(
+        fields=(("received_at", "receivedAt"), ("name", "name"), ("sequence", "sequence"),
+                ("file_time", "fileTime"), ("id", "id"))
+    )  # fmt: skip
+
+    class Meta:
+        model = UsageFile
+        fields: list = []
+
+
+class SequenceGapFilter(filters.FilterSet):
+    source = code_filter("source", "code of the sending network")
+    status = filters.ChoiceFilter(
+        choices=[("open", "open"), ("resolved", "resolved")],
+        method="filter_status",
+        label="open: still missing; resolved: the file came later",
+    )
+    ordering = filters.OrderingFilter(
+        fields=(("detected_at", "detectedAt"), ("missing_from", "missingFrom"), ("id", "id"))
+    )
+
+    class Meta:
+        model = SequenceGap
+        fields: list = []
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(resolved_at__isnull=value == "open")
+
+
+class UsageFilter(filters.FilterSet):
+    msisdn = filters.CharFilter(method="filter_msisdn", label="the number, E.164")
+    product = id_filter("subscription_id", "id of the product (subscription)")
+    billingAccount = id_filter("billing_account_id", "id of the billing account")
+    usageType = filters.ChoiceFilter(field_name="service", choices=Service.choices)
+    status = filters.ChoiceFilter(
+        choices=[(value, value) for value in USAGE_STATUS_VALUES],
+        method="filter_status",
+        label="rated, or ratingError (waiting in the error queue)",
+    )
+    ratingError = filters.ChoiceFilter(field_name="rating_error", choices=RatingError.choices)
+    startDateTime = instant_filter("started_at", "gte", "usage starting at or after (ISO 8601)")
+    endDateTime = instant_filter("started_at", "lt", "usage starting before (ISO 8601)")
+    usageFile = id_filter("usage_file_id", "id of the usage file")
+    source = code_filter("source", "code of the sending network")
+    recordId = filters.CharFilter(field_name="record_id")
+    ordering = filters.OrderingFilter(
+        fields=(("started_at", "usageDate"), ("id", "id"), ("retail_amount", "retailAmount"))
+    )
+
+    class Meta:
+        model = UsageEvent
+        fields: list = []
+
+    def filter_msisdn(self, queryset, name, value):
+        return queryset.filter(msisdn=digits(value))
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(rating_status=USAGE_STATUS_VALUES[value])
+
+
+class RatingErrorFilter(filters.FilterSet):
+    code = filters.ChoiceFilter(field_name="rating_error", choices=RatingError.choices)
+    usageType = filters.ChoiceFilter(field_name="service", choices=Service.choices)
+    msisdn = filters.CharFilter(method="filter_msisdn", label="the number, E.164")
+    startDateTime = instant_filter("started_at", "gte", "usage starting at or after (ISO 8601)")
+    endDateTime = instant_filter("started_at", "lt", "usage starting before (ISO 8601)")
+    usageFile = id_filter("usage_file_id", "id of the usage file")
+    source = code_filter("source", "code of the sending network")
+    ordering = filters.OrderingFilter(fields=(("started_at", "usageDate"), ("id", "id")))
+
+    class Meta:
+        model = UsageEvent
+        fields: list = []
+
+    def filter_msisdn(self, queryset, name, value):
+        return queryset.filter(msisdn=digits(value))
+
+
+class RejectedRecordFilter(filters.FilterSet):
+    reason = filters.ChoiceFilter(choices=RejectReason.choices)
+    status = filters.ChoiceFilter(choices=RejectStatus.choices)
+    usageFile = id_filter("usage_file_id", "id of the usage file")
+    source = code_filter("usage_file__source", "code of the sending network")
+    recordId = filters.CharFilter(field_name="record_id")
+    receivedFrom = instant_filter(
+        "usage_file__received_at", "gte", "its file received at or after (ISO 8601)"
+    )
+    receivedBefore = instant_filter(
+        "usage_file__received_at", "lt", "its file received before (ISO 8601)"
+    )
+    ordering = filters.OrderingFilter(
+        fields=(("usage_file__received_at", "receivedAt"), ("line_number", "lineNumber"),
+                ("id", "id"))
+    )  # fmt: skip
+
+    class Meta:
+        model = RejectedRecord
+        fields: list = []
+
+
+class RerateJobFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=RerateStatus.choices)
+    scope = filters.ChoiceFilter(choices=RerateScope.choices)
+    product = id_filter("subscription_id", "id of the product (subscription)")
+    billingAccount = id_filter("billing_account_id", "id of the billing account")
+    errorsOnly = filters.BooleanFilter(field_name="errors_only")
+    ordering = filters.OrderingFilter(fields=(("created_at", "createdAt"), ("id", "id")))
+
+    class Meta:
+        model = RerateJob
+        fields: list = []
