@@ -17,6 +17,7 @@ from simple_history.utils import bulk_create_with_history, update_change_reason
 
 from catalog.models import (
     COUNTED_SERVICES,
+    DEFAULT_DATA_INCREMENT,
     SERVICE_UNITS,
     AddOn,
     Allowance,
@@ -573,6 +574,13 @@ def rate_row_save(
     """Add or change a row of a draft card; the whole card is checked for ambiguity (R7)."""
     if row is not None and row.rate_card_id != rate_card.pk:
         raise ValidationError("the row belongs to another rate card")
+    if data.get("service") == Service.DATA and row is None:
+        # R9: data rounds to the rate's increment, 1 KB unless the row says otherwise.
+        data = {
+            "increment_first": DEFAULT_DATA_INCREMENT,
+            "increment_next": DEFAULT_DATA_INCREMENT,
+            **data,
+        }
     _check_row(rate_card, data)
     with transaction.atomic():
         _require_draft(rate_card, "rate card")

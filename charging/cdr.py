@@ -34,6 +34,11 @@ GZIP_MAGIC = b"\x1f\x8b"
 _OFFSETS: dict[str, dt.timezone] = {}
 
 
+def _digits(text: str) -> bool:
+    """Tell whether a text is ASCII digits only (``str.isdigit`` also takes "²" and "١")."""
+    return text.isascii() and text.isdigit()
+
+
 class CdrError(Exception):
     """A record that cannot be accepted, with its reason code (RejectReason)."""
 
@@ -95,7 +100,7 @@ class UsageRecord:
 def _offset(text: str) -> dt.timezone:
     tz = _OFFSETS.get(text)
     if tz is None:
-        if len(text) != 5 or text[0] not in "+-" or not text[1:].isdigit():
+        if len(text) != 5 or text[0] not in "+-" or not _digits(text[1:]):
             raise CdrError("BAD_TIME", f"utc_offset {text!r}")
         hours, minutes = int(text[1:3]), int(text[3:5])
         if hours > 14 or minutes > 59:
@@ -107,7 +112,7 @@ def _offset(text: str) -> dt.timezone:
 
 def parse_time(event_time: str, utc_offset: str) -> dt.datetime:
     """Turn ``YYYYMMDDhhmmss`` local time and ``±hhmm`` into an aware UTC instant (R6)."""
-    if len(event_time) != 14 or not event_time.isdigit():
+    if len(event_time) != 14 or not _digits(event_time):
         raise CdrError("BAD_TIME", f"event_time {event_time!r}")
     tz = _offset(utc_offset)
     try:
@@ -125,11 +130,19 @@ def parse_time(event_time: str, utc_offset: str) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def _count(value: str, name: str) -> int:
+# What the usage event's columns hold: seconds in a 32-bit field, bytes (uplink + downlink) in
+# a 64-bit one; a larger number is a bad record, not a failed file.
+MAX_DURATION = 2**31 - 1
+MAX_VOLUME = 10**18
+MAX_NUMBER_DIGITS = {"served_msisdn": 15, "other_party": 32}
+MAX_TEXT = 64  # apn, charging_id
+
+
+def _count(value: str, name: str, maximum: int = MAX_VOLUME) -> int:
     if value == "":
         return 0
-    if not value.isdigit():
-        raise CdrError("BAD_NUMBER", f"{name} {value!r}")
+    if not _digits(value) or len(value) > 19 or int(value) > maximum:
+        raise CdrError("BAD_NUMBER", f"{name} {value[:40]!r}")
     return int(value)
 
 
@@ -158,24 +171,28 @@ def parse_fields(fields: list[str], *, line_number: int, raw: str) -> UsageRecor
     service = RECORD_SERVICES.get(record_type)
     if service is None:
         raise CdrError("BAD_RECORD_TYPE", f"record_type {record_type!r}")
-    seconds = _count(duration, "duration")
+    seconds = _count(duration, "duration", MAX_DURATION)
     up = _count(uplink, "volume_uplink")
     down = _count(downlink, "volume_downlink")
     started_at = parse_time(event_time, utc_offset)
-    if msisdn and not msisdn.isdigit():
+    if msisdn and not (_digits(msisdn) and len(msisdn) <= MAX_NUMBER_DIGITS["served_msisdn"]):
         raise CdrError("BAD_NUMBER", f"served_msisdn {msisdn!r}")
-    if imsi and (len(imsi) != 15 or not imsi.isdigit()):
+    if imsi and (len(imsi) != 15 or not _digits(imsi)):
         raise CdrError("BAD_NUMBER", f"served_imsi {imsi!r}")
     if not msisdn and not imsi:
         raise CdrError("NO_SUBSCRIBER_ID", "served_msisdn and served_imsi are both empty")
-    if other_party and not other_party.isdigit():
+    if other_party and not (
+        _digits(other_party) and len(other_party) <= MAX_NUMBER_DIGITS["other_party"]
+    ):
         raise CdrError("BAD_NUMBER", f"other_party {other_party!r}")
     if service in (Service.VOICE_OUT, Service.SMS_OUT) and not other_party:
         raise CdrError("BAD_FIELD", "other_party is empty for an outgoing call or SMS")
-    if not (5 <= len(visited_plmn) <= 6 and visited_plmn.isdigit()):
+    if not (5 <= len(visited_plmn) <= 6 and _digits(visited_plmn)):
         raise CdrError("BAD_FIELD", f"visited_plmn {visited_plmn!r}")
     if cause not in CAUSES:
         raise CdrError("BAD_FIELD", f"cause_for_termination {cause!r}")
+    if len(apn) > MAX_TEXT or len(charging_id) > MAX_TEXT:
+        raise CdrError("BAD_FIELD", f"apn and charging_id have at most {MAX_TEXT} characters")
     if service == Service.DATA:
         units = up + down
     elif service in (Service.VOICE_OUT, Service.VOICE_IN):
@@ -206,8 +223,33 @@ def parse_fields(fields: list[str], *, line_number: int, raw: str) -> UsageRecor
 
 def parse_line(raw: str, *, line_number: int) -> UsageRecord:
     """Parse one CSV record line (RFC 4180 quoting)."""
-    fields = next(csv.reader([raw]), [])
+    try:
+        fields = next(csv.reader([raw]), [])
+    except csv.Error as error:  # a stray carriage return, a field past the csv size limit
+        raise CdrError("BAD_FIELD", f"unreadable CSV: {error}") from error
     return parse_fields(fields, line_number=line_number, raw=raw)
+
+
+def record_id_of(raw: str) -> str:
+    """Return a line's first field as well as it can be read (the id of a rejected line)."""
+    try:
+        fields = next(csv.reader([raw]), [])
+    except csv.Error:
+        fields = raw.split(",", 1)
+    return fields[0][:64] if fields else ""
+
+
+def split_lines(text: str) -> list[str]:
+    """Split a file's text into lines at ``\\n`` (ends kept), the only line end of the format.
+
+    ``str.splitlines`` would also break a line at ``\\x0b``, ``\\x1c``, ``\\x85``, ``\\u2028`` and
+    other separators that may stand inside a field, and so miscount records (R16, R18).
+    """
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +282,7 @@ def read_layout(lines) -> Layout:
             continue
         if text.startswith("TRAILER,"):
             value = text.split(",", 1)[1]
-            trailer = int(value) if value.isdigit() else -1
+            trailer = int(value) if _digits(value) else -1
             continue
         if text:
             count += 1
@@ -249,6 +291,8 @@ def read_layout(lines) -> Layout:
         problem = "the first line is not the expected header"
     elif trailer is None:
         problem = "the trailer line is missing"
+    elif trailer < 0:
+        problem = "the trailer's record count is not a number"
     elif trailer != count:
         problem = f"the trailer counts {trailer} records, the file holds {count}"
     elif after_trailer:

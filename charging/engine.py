@@ -423,9 +423,14 @@ class RatingEngine:
             rating.fair_use.append((policy.id, period.start, charged))
             past_cap = min(charged, max(0, before + charged - policy.cap))
             if past_cap:
+                # The covered units come first, so the uncovered ones past the cap are the
+                # last ``overage_units``. Fair-use units are those "charged at overage or
+                # throttled": throttling slows every unit past the cap, covered or not;
+                # overage charges only the ones no allowance covered.
                 overage_units = min(past_cap, left)
-                rating.fair_use_units = past_cap
+                rating.fair_use_units = overage_units
                 if policy.action == FairUseAction.THROTTLE:
+                    rating.fair_use_units = past_cap
                     rating.throttled = True
                     if key not in fair_use.notified:
                         fair_use.notified.add(key)

@@ -66,8 +66,11 @@ class UsageFile(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             # R17: a file's checksum is accepted once; refused repeats are kept as their own rows.
+            # A file that failed on our side (unknown source, unreadable) may come again.
             models.UniqueConstraint(
-                fields=["checksum"], condition=~Q(status="duplicate"), name="usage_file_once"
+                fields=["checksum"],
+                condition=~Q(status__in=["duplicate", "failed"]),
+                name="usage_file_once",
             ),
         ]
         indexes = [models.Index(fields=["source", "sequence"])]

@@ -30,6 +30,8 @@ from charging.cdr import (
     parse_file_name,
     parse_line,
     read_layout,
+    record_id_of,
+    split_lines,
 )
 from charging.engine import AccountInfo, BucketState, CatalogCache, FairUseCounter, RatingEngine
 from charging.models import (
@@ -96,7 +98,9 @@ def usage_file_receive(
         status=FileStatus.PROCESSING,
         received_by=_user(acting_user),
     )
-    original = UsageFile.objects.filter(checksum=checksum).exclude(status=FileStatus.DUPLICATE)
+    original = UsageFile.objects.filter(checksum=checksum).exclude(
+        status__in=(FileStatus.DUPLICATE, FileStatus.FAILED)
+    )
     original = original.first()
     if original is not None:
         return _refuse_duplicate(usage_file, original)
@@ -120,7 +124,7 @@ def usage_file_receive(
             usage_file.status = FileStatus.FAILED
             usage_file.status_detail = f"unreadable: {error}"[:500]
     if text is not None:
-        layout = read_layout(text.splitlines(keepends=True))
+        layout = read_layout(split_lines(text))
         usage_file.trailer_count = layout.trailer_count
         if not layout.intact:
             usage_file.status = FileStatus.QUARANTINED
@@ -132,7 +136,9 @@ def usage_file_receive(
             if parsed is not None and usage_file.host_network is not None:
                 _detect_sequence_gap(usage_file)
     except IntegrityError:
-        original = UsageFile.objects.exclude(status=FileStatus.DUPLICATE).get(checksum=checksum)
+        original = UsageFile.objects.exclude(
+            status__in=(FileStatus.DUPLICATE, FileStatus.FAILED)
+        ).get(checksum=checksum)
         return _refuse_duplicate(usage_file, original)
     logger.info("usage file %s received: %s", usage_file.name, usage_file.status)
     return usage_file
@@ -166,12 +172,22 @@ def _detect_sequence_gap(usage_file: UsageFile) -> None:
             missing_to=usage_file.sequence - 1,
             detected_in=usage_file,
         )
-    SequenceGap.objects.filter(
+    # A late file closes the gap it falls in; the numbers still missing stay open as new gaps.
+    sequence = usage_file.sequence
+    for gap in SequenceGap.objects.select_for_update().filter(
         source=usage_file.source,
-        missing_from=usage_file.sequence,
-        missing_to=usage_file.sequence,
+        missing_from__lte=sequence,
+        missing_to__gte=sequence,
         resolved_at__isnull=True,
-    ).update(resolved_at=timezone.now())
+    ):
+        gap.resolved_at = timezone.now()
+        gap.save(update_fields=["resolved_at"])
+        for first, last in ((gap.missing_from, sequence - 1), (sequence + 1, gap.missing_to)):
+            if first <= last:
+                SequenceGap.objects.create(
+                    source=gap.source, missing_from=first, missing_to=last,
+                    detected_in=gap.detected_in,
+                )  # fmt: skip
 
 
 def usage_file_ingest(
@@ -201,7 +217,7 @@ def usage_file_process(*, usage_file: UsageFile, chunk: int = CHUNK) -> UsageFil
         finally:
             usage_file.content.close()
         counts = FileCounts()
-        _read_pass(usage_file, text.splitlines(keepends=True), counts, chunk)
+        _read_pass(usage_file, split_lines(text), counts, chunk)
         run = RatingRun(source=usage_file.source)
         staged = UsageStaging.objects.filter(usage_file=usage_file).order_by(
             "started_at", "line_number"
@@ -248,7 +264,7 @@ def _read_chunk(usage_file: UsageFile, lines: list[tuple[int, str]], counts: Fil
         try:
             record = parse_line(raw, line_number=number)
         except CdrError as error:
-            record_id = raw.split(",", 1)[0][:64]
+            record_id = record_id_of(raw)
             rejects.append(
                 RejectedRecord(
                     usage_file=usage_file, line_number=number, record_id=record_id, raw=raw,
@@ -303,10 +319,16 @@ def _close_resent_rejects(source: str, events: list[UsageEvent]) -> None:
         usage_file__source=source, record_id__in=list(by_id), status=RejectStatus.OPEN
     )
     now = timezone.now()
-    for reject in open_rejects:
+    linked = set()
+    for reject in open_rejects.order_by("pk"):
         reject.status = RejectStatus.REPROCESSED
         reject.reprocessed_at = now
-        reject.usage_event = by_id[reject.record_id]
+        # A record rejected more than once (in several files, or on several lines) is
+        # accepted once: the event is linked to the first rejection (a one-to-one link), the
+        # others are closed with it.
+        if reject.record_id not in linked:
+            linked.add(reject.record_id)
+            reject.usage_event = by_id[reject.record_id]
         reject.save(update_fields=["status", "reprocessed_at", "usage_event"])
 
 
@@ -347,6 +369,9 @@ class RatingRun:
             key = (term.subscription_id, period.start)
             if key not in self.granted:
                 self.granted.add(key)
+                # The holder's buckets are loaded again: a grant may add some (a new period).
+                self.bucket_holders.discard(("s", term.subscription_id))
+                self.bucket_holders.discard(("a", term.billing_account_id))
                 wanted.append(
                     (term.subscription_id, term.billing_account_id, period.start, period.end)
                 )

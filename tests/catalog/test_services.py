@@ -1465,3 +1465,13 @@ def test_change_without_a_user_records_none():
     brand = _brand()
 
     assert brand.history.get().history_user is None
+
+
+def test_a_data_rate_rounds_to_one_kilobyte_unless_it_says_otherwise(golden_draft_catalog):
+    card = golden_draft_catalog.retail_card
+    row = services.rate_row_save(
+        rate_card=card,
+        data={"service": "DATA", "price": Decimal("2.00"), "unit": "GB",
+              "roaming_zones": golden_draft_catalog.roaming("WORLD2")},
+    )  # fmt: skip
+    assert (row.increment_first, row.increment_next) == (1000, 1000)  # R9
