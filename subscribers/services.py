@@ -225,12 +225,20 @@ def billing_account_save(
             if billing_account is not None and ancestor.pk == billing_account.pk:
                 raise ValidationError({"parent": "an account cannot be its own ancestor"})
             ancestor = ancestor.parent
-    if (
-        billing_account is not None
-        and data.get("currency", billing_account.currency) != billing_account.currency
-        and billing_account.subscriptions.exists()
-    ):
-        raise ValidationError({"currency": "the account has subscriptions: currency stays"})
+    if billing_account is not None and billing_account.pk:
+        stored = BillingAccount.objects.get(pk=billing_account.pk)
+        live = stored.subscriptions.exclude(status=SubscriptionStatus.TERMINATED).exists()
+        if data.get("currency", stored.currency) != stored.currency and (
+            stored.subscriptions.exists()
+        ):
+            raise ValidationError({"currency": "the account has subscriptions: currency stays"})
+        if data.get("payment_model", stored.payment_model) != stored.payment_model and live:
+            raise ValidationError(
+                {
+                    "payment_model": "the account has live subscriptions on "
+                    f"{stored.payment_model} plans: its payment model stays"
+                }
+            )
     with transaction.atomic():
         account = billing_account or BillingAccount(
             customer=customer, number=data.get("number") or _next_number(BillingAccount, "A")

@@ -984,3 +984,12 @@ def test_concurrent_orders_of_one_number_or_one_sim_give_it_to_one_subscription(
     assert all(isinstance(r, Subscription | ValidationError) for r in numbers)
     assert Subscription.objects.filter(msisdn="4915112349001").count() == 1
     assert Subscription.objects.filter(sim=sim).count() == 1
+
+
+def test_payment_model_stays_while_the_account_has_live_subscriptions(golden_subscribers):
+    account = golden_subscribers.accounts["A"]
+    with pytest.raises(ValidationError) as refused:
+        services.billing_account_save(
+            customer=account.customer, billing_account=account, data={"payment_model": "prepaid"}
+        )
+    assert "payment_model" in refused.value.message_dict
