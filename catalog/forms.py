@@ -383,6 +383,17 @@ class RateCardForm(forms.ModelForm):
         fields = ["code", "name", "kind", "currency", "zone_table", "time_band_set"]
 
 
+class ZoneTableCloneForm(forms.Form):
+    code = forms.CharField(max_length=32, help_text="the code of the new, editable table")
+    name = forms.CharField(max_length=200, required=False, help_text="empty: the same name")
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        if ZoneTable.objects.filter(code=code).exists():
+            raise forms.ValidationError(f"a zone table {code} exists already")
+        return code
+
+
 class RateCardCloneForm(forms.Form):
     code = forms.CharField(max_length=32, help_text="the code of the new draft card")
     name = forms.CharField(max_length=200, required=False, help_text="empty: the same name")

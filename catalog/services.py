@@ -232,6 +232,33 @@ def zone_save(
     return zone
 
 
+def zone_table_clone(*, table: ZoneTable, code: str, name: str = "", acting_user=None):
+    """Copy a zone table with its zones and members into a new, editable table.
+
+    The way to correct zones that published cards price with (R7a): clone, change the copy,
+    make new cards and plan versions on it, then rerate (R15).
+    """
+    with transaction.atomic():
+        clone = zone_table_save(
+            code=code,
+            name=name or table.name,
+            description=table.description,
+            acting_user=acting_user,
+        )
+        _audit(clone, acting_user, f"cloned from {table.code}")
+        for zone in table.zones.prefetch_related("members").order_by("zone_type", "code"):
+            zone_save(
+                table=clone,
+                zone_type=zone.zone_type,
+                code=zone.code,
+                name=zone.name,
+                kind=zone.kind,
+                members=[member.value for member in zone.members.all()],
+                acting_user=acting_user,
+            )
+    return clone
+
+
 def _require_table_editable(table: ZoneTable) -> None:
     """Refuse changing the zones of a table that published rate cards price with (R7a).
 

@@ -49,6 +49,7 @@ urlpatterns: list = [
     path("zone-tables/new/", zones.ZoneTableCreateView.as_view(), name="zonetable-create"),
     path("zone-tables/<int:pk>/", zones.ZoneTableDetailView.as_view(), name="zonetable-detail"),
     path("zone-tables/<int:pk>/edit/", zones.ZoneTableUpdateView.as_view(), name="zonetable-edit"),
+    path("zone-tables/<int:pk>/clone/", zones.ZoneTableCloneView.as_view(), name="zonetable-clone"),
     path(
         "zone-tables/<int:parent_pk>/zones/new/<str:zone_type>/",
         zones.ZoneCreateView.as_view(),

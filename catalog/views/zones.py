@@ -6,12 +6,13 @@ from django.urls import reverse, reverse_lazy
 
 from catalog import services
 from catalog.filters import ZoneTableFilter
-from catalog.forms import ZoneForm, ZoneLookupForm, ZoneTableForm
+from catalog.forms import ZoneForm, ZoneLookupForm, ZoneTableCloneForm, ZoneTableForm
 from catalog.lookup import ZoneIndex
 from catalog.models import Zone, ZoneKind, ZoneTable, ZoneType
 from catalog.tables import ZoneTableTable
 from catalog.views.base import (
     CatalogActionView,
+    CatalogCloneView,
     CatalogCreateView,
     CatalogDetailView,
     CatalogUpdateView,
@@ -87,9 +88,14 @@ class ZoneTableDetailView(CatalogDetailView):
     fields = ["code", "name", "description"]
 
     def get_actions(self):
-        if not self.can("change"):
-            return []
-        return [{"label": "Edit", "url": reverse("catalog:zonetable-edit", args=[self.object.pk])}]
+        actions = []
+        if self.can("change"):
+            url = reverse("catalog:zonetable-edit", args=[self.object.pk])
+            actions.append({"label": "Edit", "url": url})
+        if self.can("add"):
+            url = reverse("catalog:zonetable-clone", args=[self.object.pk])
+            actions.append({"label": "Clone", "url": url})
+        return actions
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -214,3 +220,23 @@ class ZoneDeleteView(CatalogActionView):
 
     def perform(self, zone):
         services.zone_delete(zone=zone, acting_user=self.request.user)
+
+
+class ZoneTableCloneView(CatalogCloneView):
+    model = ZoneTable
+    form_class = ZoneTableCloneForm
+    intro = (
+        "The new table has the same zones and members and can be edited until a published "
+        "rate card uses it."
+    )
+
+    def get_initial(self):
+        return {"code": f"{self.object.code}-NEW"[:32]}
+
+    def perform(self, form):
+        return services.zone_table_clone(
+            table=self.object,
+            code=form.cleaned_data["code"],
+            name=form.cleaned_data["name"],
+            acting_user=self.request.user,
+        )

@@ -839,3 +839,11 @@ def test_browsable_list_pages_render_for_an_operator(golden_catalog, operator, c
     for resource in ("planVersion", "productOfferingPrice", "timeBandSet", "zone", "promotion"):
         response = client.get(f"{API}/{resource}", HTTP_ACCEPT="text/html")
         assert response.status_code == 200, resource
+
+
+def test_zone_table_clone_is_for_operators(golden_catalog, operator, finance, api_client_for):
+    url = f"{API}/zoneTable/{golden_catalog.zone_table.pk}/clone"
+    assert api_client_for(finance).post(url, {"code": "DE-F"}).status_code == 403
+    response = api_client_for(operator).post(url, {"code": "DE-2027"})
+    assert response.status_code == 201
+    assert response.json()["code"] == "DE-2027"

@@ -1475,3 +1475,18 @@ def test_a_data_rate_rounds_to_one_kilobyte_unless_it_says_otherwise(golden_draf
               "roaming_zones": golden_draft_catalog.roaming("WORLD2")},
     )  # fmt: skip
     assert (row.increment_first, row.increment_next) == (1000, 1000)  # R9
+
+
+def test_a_cloned_zone_table_answers_alike_and_can_be_corrected(golden_catalog):
+    from catalog.lookup import ZoneIndex
+
+    clone = services.zone_table_clone(table=golden_catalog.zone_table, code="DE-2027")
+    original, copy = ZoneIndex.from_table(golden_catalog.zone_table), ZoneIndex.from_table(clone)
+    for number in ("4917012345678", "498001234567", "12125550100", "33612345678"):
+        assert copy.destination(number) == original.destination(number)
+    assert copy.roaming("44010", {"26203"}) == "WORLD2"
+    free = clone.zones.get(zone_type="destination", code="FREE")
+    services.zone_save(table=clone, zone_type="destination", code="FREE", zone=free,
+                       members=["49800", "49801"])  # fmt: skip
+    assert ZoneIndex.from_table(clone).destination("498011234") == "FREE"
+    assert ZoneIndex.from_table(golden_catalog.zone_table).destination("498011234") == "NAT_FIXED"

@@ -26,6 +26,7 @@ from catalog.models import (
     TaxRate,
     TimeBandSet,
     Zone,
+    ZoneTable,
     ZoneType,
 )
 from catalog.views.bands import _line_errors
@@ -1096,3 +1097,16 @@ def test_zones_of_a_table_that_published_cards_use_never_change(
     assert response.status_code == 200
     assert "its zones never change" in str(response.context["form"].errors)
     assert list(free.members.values_list("value", flat=True)) == ["49800"]
+
+
+def test_operator_clones_a_zone_table_that_published_cards_use(
+    golden_catalog, console_client_for, operator, finance
+):
+    table = golden_catalog.zone_table
+    url = reverse("catalog:zonetable-clone", args=[table.pk])
+    assert console_client_for(finance).post(url, {"code": "DE-X"}).status_code == 403
+    response = console_client_for(operator).post(url, {"code": "DE-2027", "name": ""})
+    clone = ZoneTable.objects.get(code="DE-2027")
+    assert response["Location"] == clone.get_absolute_url()
+    assert clone.zones.count() == table.zones.count()
+    assert clone.members.count() == table.members.count()

@@ -140,6 +140,7 @@ class TaxRateViewSet(CatalogViewSet):
             "null zone means none applies: rating would put the event in error (R7)."
         ),
     ),
+    clone=extend_schema(request=api.RateCardCloneInput, responses={201: api.ZoneTableSerializer}),
 )
 class ZoneTableViewSet(CatalogWriteMixin, CatalogViewSet):
     """Zone tables (numbering plans) with their zones and each zone's prefixes or networks."""
@@ -160,6 +161,17 @@ class ZoneTableViewSet(CatalogWriteMixin, CatalogViewSet):
             table=table,
             acting_user=self.request.user,
         )
+
+    @action(detail=True, methods=["post"], required_permission="catalog.add_zonetable")
+    def clone(self, request, pk=None):
+        """Copy the table with its zones into a new table that can be edited (R7a)."""
+        table = self.get_object()
+        data = self.read_input(api.RateCardCloneInput)
+        with service_errors(self.error_fields):
+            clone = services.zone_table_clone(
+                table=table, code=data["code"], name=data["name"], acting_user=request.user
+            )
+        return self.represent(clone, status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"], url_path="lookup")
     def lookup(self, request, pk=None):
