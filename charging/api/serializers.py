@@ -40,9 +40,9 @@ from charging.models import (
     UsageFile,
 )
 from charging.usage_json import MAX_BATCH_RECORDS, Outcome
+from core.api.fields import ConstantField, InstantField, ValidForSchema
 from core.money import quantize_rated
 from subscribers.api import serializers as subscribers_api
-from subscribers.api.serializers import ConstantField, InstantField
 from subscribers.selectors import billing_accounts_visible_to, subscriptions_visible_to
 
 # Resource of each model: (router basename, @type); route names are api:charging-<basename>-…
@@ -578,7 +578,7 @@ class RerateJobSerializer(ResourceSerializer):
     class Meta:
         model = RerateJob
 
-    @extend_schema_field(subscribers_api.ValidForSchema)
+    @extend_schema_field(ValidForSchema)
     def get_validFor(self, job) -> dict:
         instant = InstantField()
         return {

@@ -17,13 +17,13 @@ from decimal import Decimal
 
 from django.urls import NoReverseMatch
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from catalog.models import AddOn, Brand, HostNetwork, PaymentModel, Plan, TaxRegion
+from core.api.fields import ConstantField, InstantField, ValidForField
 from subscribers.models import (
     AMOUNT_DIGITS,
     BalanceMovement,
@@ -135,18 +135,6 @@ def enum_field(choices, **kwargs) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=choices, **kwargs)
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class ConstantField(serializers.Field):
-    """A read-only field with one value (``@type``)."""
-
-    def __init__(self, value: str, **kwargs):
-        self.value = value
-        super().__init__(read_only=True, source="*", **kwargs)
-
-    def to_representation(self, value):
-        return self.value
-
-
 @extend_schema_field(OpenApiTypes.URI)
 class HrefField(serializers.Field):
     """The absolute URL of the object itself."""
@@ -157,29 +145,6 @@ class HrefField(serializers.Field):
 
     def to_representation(self, value):
         return href(value, self.context.get("request"), self.resource)
-
-
-class InstantField(serializers.DateTimeField):
-    """An aware instant, written in UTC; an input without a UTC offset is refused (R6)."""
-
-    default_error_messages = {
-        "naive": "give the instant with its UTC offset, e.g. 2026-10-15T10:00:00Z",
-    }
-
-    def __init__(self, **kwargs):
-        super().__init__(default_timezone=dt.UTC, **kwargs)
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is None:
-                self.fail("naive")
-        elif isinstance(value, dt.datetime) and value.tzinfo is None:
-            self.fail("naive")
-        return super().to_internal_value(value)
 
 
 @extend_schema_serializer(component_name="SubscribersReference")
@@ -314,31 +279,6 @@ class MoneyInputField(serializers.Field):
 
     def to_representation(self, value):
         return money(value.value, value.unit)
-
-
-@extend_schema_serializer(component_name="SubscribersValidFor")
-class ValidForSchema(serializers.Serializer):
-    """A period [startDateTime, endDateTime); an open end is null."""
-
-    startDateTime = InstantField(allow_null=True)
-    endDateTime = InstantField(allow_null=True)
-
-
-@extend_schema_field(ValidForSchema)
-class ValidForField(serializers.Field):
-    """``validFor`` read from two attributes of the object."""
-
-    def __init__(self, *, start: str, end: str, **kwargs):
-        self.start, self.end = start, end
-        self.instant = InstantField()
-        super().__init__(read_only=True, source="*", **kwargs)
-
-    def to_representation(self, value):
-        start, end = getattr(value, self.start, None), getattr(value, self.end, None)
-        return {
-            "startDateTime": self.instant.to_representation(start) if start else None,
-            "endDateTime": self.instant.to_representation(end) if end else None,
-        }
 
 
 @extend_schema_serializer(component_name="Quantity")
