@@ -495,7 +495,11 @@ class RatingRun:
                 buckets=buckets,
                 fair_use=self.fair_use,
             )
-            events.append(_event(record, term, rating, usage_file, source, now))
+            events.append(
+                usage_event_build(
+                    record, rating, source=source, term=term, usage_file=usage_file, now=now
+                )
+            )
         return events, rejects
 
     def save(self, events: list[UsageEvent]) -> list[UsageEvent]:
@@ -545,7 +549,10 @@ def _allowance_zones(allowance_ids) -> dict[int, tuple[frozenset, frozenset]]:
     return result
 
 
-def _event(record: UsageRecord, term, rating, usage_file, source: str, now) -> UsageEvent:
+def usage_event_build(
+    record: UsageRecord, rating, *, source: str, term=None, usage_file=None, now=None
+) -> UsageEvent:
+    """Hold a record and its rating in an unsaved UsageEvent (the simulator keeps it unsaved)."""
     event = UsageEvent(
         usage_file=usage_file,
         line_number=record.line_number or None,
@@ -553,9 +560,9 @@ def _event(record: UsageRecord, term, rating, usage_file, source: str, now) -> U
         record_id=record.record_id,
         record_type=record.record_type,
         service=record.service,
-        subscription_id=term.subscription_id,
-        billing_account_id=term.billing_account_id,
-        msisdn=record.msisdn or term.msisdn,
+        subscription_id=term.subscription_id if term else None,
+        billing_account_id=term.billing_account_id if term else None,
+        msisdn=record.msisdn or (term.msisdn if term else ""),
         imsi=record.imsi,
         started_at=record.started_at,
         utc_offset=record.utc_offset,
@@ -586,7 +593,7 @@ def _event(record: UsageRecord, term, rating, usage_file, source: str, now) -> U
         wholesale_rate_row_id=rating.wholesale_rate_row_id,
         wholesale_units=rating.wholesale_units,
         wholesale_amount=rating.wholesale_amount,
-        rated_at=now if rating.status == "rated" else None,
+        rated_at=now if now and rating.status == "rated" else None,
     )
     event._rating = rating
     return event

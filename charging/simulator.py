@@ -41,6 +41,7 @@ from charging.engine import (
     price_of,
 )
 from charging.models import RatingStatus, RerateChange, UsageEvent
+from charging.services import usage_event_build
 from core.periods import Period, billing_period_containing, local_date
 from subscribers.models import BucketMovement
 
@@ -246,7 +247,7 @@ def usage_simulate(
     )
     for bucket_id, quantity in rating.draws:
         held[bucket_id].drawn += quantity
-    event = _unsaved_event(record, rating, host_network.code)
+    event = usage_event_build(record, rating, source=host_network.code)
     draws = [
         Draw(name=bucket.allowance.name, quantity=bucket.drawn, unit=bucket.unit)
         for bucket in held.values()
@@ -265,47 +266,6 @@ def usage_simulate(
         rating=rating,
         event=event,
         explanation=explanation,
-    )
-
-
-def _unsaved_event(record: UsageRecord, rating: Rating, source: str) -> UsageEvent:
-    """Hold a record and its rating in an unsaved UsageEvent, so one explanation serves both."""
-    return UsageEvent(
-        source=source,
-        record_id=record.record_id,
-        record_type=record.record_type,
-        service=record.service,
-        msisdn=record.msisdn,
-        imsi=record.imsi,
-        started_at=record.started_at,
-        utc_offset=record.utc_offset,
-        duration=record.duration,
-        volume_uplink=record.volume_uplink,
-        volume_downlink=record.volume_downlink,
-        units=record.units,
-        other_party=record.other_party,
-        visited_plmn=record.visited_plmn,
-        apn=record.apn,
-        cause=record.cause,
-        charging_id=record.charging_id,
-        rating_status=RatingStatus.RATED if rating.status == "rated" else RatingStatus.ERROR,
-        rating_error=rating.error,
-        rating_detail=rating.detail,
-        destination_zone=rating.destination_zone,
-        roaming_zone=rating.roaming_zone,
-        time_band=rating.time_band,
-        plan_version_id=rating.plan_version_id,
-        rate_row_id=rating.rate_row_id,
-        charged_units=rating.charged_units,
-        covered_units=rating.covered_units,
-        currency=rating.currency,
-        retail_amount=rating.retail_amount,
-        tax_inclusive=rating.tax_inclusive,
-        throttled=rating.throttled,
-        fair_use_units=rating.fair_use_units,
-        wholesale_rate_row_id=rating.wholesale_rate_row_id,
-        wholesale_units=rating.wholesale_units,
-        wholesale_amount=rating.wholesale_amount,
     )
 
 
