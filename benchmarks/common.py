@@ -59,9 +59,10 @@ def traced_peak():
             tracemalloc.stop()
 
 
-def max_rss_bytes() -> int:
-    """Return the process's peak resident memory so far, in bytes."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def max_rss_bytes(who: int = resource.RUSAGE_SELF) -> int:
+    """Return the process's peak resident memory so far, in bytes (RUSAGE_CHILDREN: the
+    largest of its waited-for child processes)."""
+    peak = resource.getrusage(who).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
 

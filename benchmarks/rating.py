@@ -4,9 +4,10 @@ Generates N synthetic records in the host network's CSV format (shared/docs/mno-
 for a few thousand subscriptions on the scenario's catalogue (catalog/examples/
 golden-october.yaml), then times, in one run:
 
-- the end-to-end path through ``charging.services.usage_file_ingest``: checksum, frame check,
-  parse, duplicate check, subscriber and zone look-ups, retail and wholesale rating, allowance
-  draw-down, writes, commit;
+- the end-to-end path: receive (checksum, file stored, frame check), then parse, duplicate check,
+  subscriber and zone look-ups, retail and wholesale rating, allowance draw-down, writes, commit;
+  with ``--workers K`` the file is split by subscriber group and K processes rate the parts in
+  parallel (charging.partitions), as K Celery workers do;
 - a plain PostgreSQL ``COPY`` of the same records into an unindexed table: the physical limit
   of the machine for moving those bytes into the database;
 
@@ -18,6 +19,7 @@ at least 0.35 of COPY, memory flat in N.
 
 import argparse
 import datetime as dt
+import multiprocessing
 import random
 import tempfile
 from pathlib import Path
@@ -132,12 +134,45 @@ def copy_baseline(path: Path) -> float | None:
     return copying.seconds
 
 
-def run(*, records: int, subscriptions: int) -> dict:
-    """Generate, load and time both paths in the current (throwaway) database."""
-    from django.db import connection
+def _rate_part(part_id: int) -> int:
+    """One worker's share: rate one part of the split file (a forked process of its own)."""
+    from charging.models import UsageFilePart
+    from charging.partitions import usage_file_part_process
+
+    return usage_file_part_process(part=UsageFilePart.objects.get(pk=part_id)).records_read
+
+
+def ingest(path: Path, *, workers: int):
+    """The path under test: receive (checksum, store, frame check), then rate whole or in parts.
+
+    With several workers the file is split by subscriber group (charging.partitions) and each
+    part is rated by a process of its own, as Celery workers would rate them.
+    """
+    from django.db import connections
 
     from charging.models import FileOrigin
-    from charging.services import usage_file_ingest
+    from charging.partitions import usage_file_split
+    from charging.services import usage_file_process, usage_file_receive
+
+    with path.open("rb") as content:
+        usage_file = usage_file_receive(
+            name=path.name, content=content, origin=FileOrigin.BENCHMARK
+        )
+    if workers < 2:
+        return usage_file_process(usage_file=usage_file)
+    parts = usage_file_split(usage_file=usage_file, parts=workers)
+    connections.close_all()  # each forked worker opens its own connection
+    with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+        pool.map(_rate_part, [part.pk for part in parts])
+    usage_file.refresh_from_db()
+    return usage_file
+
+
+def run(*, records: int, subscriptions: int, workers: int = 1) -> dict:
+    """Generate, load and time both paths in the current (throwaway) database."""
+    import resource
+
+    from django.db import connection
 
     with Stopwatch() as loading:
         load_world(subscriptions)
@@ -148,9 +183,7 @@ def run(*, records: int, subscriptions: int) -> dict:
         size = path.stat().st_size
         copy_seconds = copy_baseline(path)
         with Stopwatch() as ingesting:
-            usage_file = usage_file_ingest(
-                name=path.name, content=path.read_bytes(), origin=FileOrigin.BENCHMARK
-            )
+            usage_file = ingest(path, workers=workers)
     end_to_end = per_second(records, ingesting.seconds)
     copy_rate = per_second(records, copy_seconds) if copy_seconds else None
     ratio = end_to_end / copy_rate if copy_rate else None
@@ -159,6 +192,7 @@ def run(*, records: int, subscriptions: int) -> dict:
         "database": connection.vendor,
         "records": records,
         "subscriptions": subscriptions,
+        "workers": workers,
         "file_bytes": size,
         "accepted": usage_file.records_accepted,
         "rejected": usage_file.records_rejected,
@@ -170,6 +204,7 @@ def run(*, records: int, subscriptions: int) -> dict:
         "copy_records_per_s": round(copy_rate) if copy_rate else None,
         "ratio_to_copy": round(ratio, 4) if ratio else None,
         "max_rss_bytes": max_rss_bytes(),
+        "max_rss_worker_bytes": max_rss_bytes(resource.RUSAGE_CHILDREN) if workers > 1 else None,
         "target_records_per_s": TARGET_RECORDS_PER_S,
         "target_ratio": TARGET_RATIO,
         "meets_target": bool(
@@ -188,6 +223,8 @@ def run(*, records: int, subscriptions: int) -> dict:
     else:
         print("plain COPY: not measured (needs PostgreSQL: set DATABASE_URL)")
     print(f"peak resident memory: {mb(figures['max_rss_bytes'])}")
+    if workers > 1:
+        print(f"peak resident memory of a worker: {mb(figures['max_rss_worker_bytes'])}")
     return figures
 
 
@@ -195,6 +232,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rating", description=__doc__)
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--subscriptions", type=int, default=2_000)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="rate the file in this many parts, in parallel"
+    )
     options = parser.parse_args(argv)
     setup_django()
     from django.db import connection
@@ -202,7 +242,9 @@ def main(argv: list[str] | None = None) -> dict:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
-        figures = run(records=options.records, subscriptions=options.subscriptions)
+        figures = run(
+            records=options.records, subscriptions=options.subscriptions, workers=options.workers
+        )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     print_result(figures)

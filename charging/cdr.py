@@ -8,7 +8,9 @@ simulator and the benchmarks.
 import csv
 import datetime as dt
 import gzip
+import io
 import re
+import zlib
 from dataclasses import dataclass
 
 from catalog.models import Service
@@ -67,9 +69,27 @@ def parse_file_name(name: str) -> FileName | None:
     return FileName(match["source"].upper(), file_time, int(match["seq"]))
 
 
+# What reading a damaged file may raise: a bad gzip frame, a cut-off stream, bytes not UTF-8.
+READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
+
+
 def decompress(content: bytes) -> bytes:
     """Return the file's bytes, gunzipped when it is gzip-compressed."""
     return gzip.decompress(content) if content[:2] == GZIP_MAGIC else content
+
+
+def open_lines(binary) -> io.TextIOWrapper:
+    """Read a file's lines as text, streaming, gunzipping when it is gzip-compressed.
+
+    ``binary`` is a seekable binary file. Lines end at ``\\n`` only (their ends kept), like
+    split_lines: a field may hold other separators (R16, R18). Iterating the result raises one of
+    READ_ERRORS on a damaged file.
+    """
+    head = binary.read(2)
+    binary.seek(0)
+    if head == GZIP_MAGIC:
+        binary = gzip.GzipFile(fileobj=binary, mode="rb")
+    return io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
 
 
 @dataclass(slots=True)
@@ -221,13 +241,25 @@ def parse_fields(fields: list[str], *, line_number: int, raw: str) -> UsageRecor
     )
 
 
-def parse_line(raw: str, *, line_number: int) -> UsageRecord:
-    """Parse one CSV record line (RFC 4180 quoting)."""
+# A line with none of these characters splits at its commas exactly as the csv module reads it;
+# a line with any of them (quoting, a stray carriage return, a NUL) goes through the csv module.
+_CSV_SPECIAL = re.compile(r'["\r\n\x00]')
+_PLAIN_LINE_MAX = 100_000  # under the csv module's field size limit
+
+
+def split_fields(raw: str) -> list[str]:
+    """Split a record line into its fields (RFC 4180 quoting); raise CdrError when unreadable."""
+    if len(raw) < _PLAIN_LINE_MAX and _CSV_SPECIAL.search(raw) is None:
+        return raw.split(",")
     try:
-        fields = next(csv.reader([raw]), [])
+        return next(csv.reader([raw]), [])
     except csv.Error as error:  # a stray carriage return, a field past the csv size limit
         raise CdrError("BAD_FIELD", f"unreadable CSV: {error}") from error
-    return parse_fields(fields, line_number=line_number, raw=raw)
+
+
+def parse_line(raw: str, *, line_number: int) -> UsageRecord:
+    """Parse one CSV record line (RFC 4180 quoting)."""
+    return parse_fields(split_fields(raw), line_number=line_number, raw=raw)
 
 
 def record_id_of(raw: str) -> str:

@@ -8,7 +8,7 @@ database write. Callers (mediation, the simulator, online charging, rerating) pe
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
 
 from catalog.lookup import BandIndex, RateData, RateIndex, ZoneIndex
 from catalog.models import (
@@ -23,9 +23,11 @@ from catalog.models import (
     ZoneTable,
 )
 from core.money import quantize_rated
-from core.periods import billing_period_containing
+from core.periods import Period, billing_period_containing
 
 ZERO = Decimal("0")
+# Enough digits that no product or quotient of a price is ever rounded before R2's one rounding.
+_EXACT = Context(prec=50)
 OUTGOING = (Service.VOICE_OUT, Service.SMS_OUT, Service.EVENT)
 INCOMING = (Service.VOICE_IN, Service.SMS_IN)
 
@@ -62,9 +64,8 @@ def price_of(units: int, price: Decimal, unit_size: int) -> Decimal:
     """Return ``units × price per unit`` exactly (rounding happens once, at the end, R2)."""
     if units == 0:
         return ZERO
-    with localcontext() as context:
-        context.prec = 50
-        return Decimal(units) * price / unit_size
+    product = _EXACT.multiply(units, price)
+    return product if unit_size == 1 else _EXACT.divide(product, unit_size)
 
 
 @dataclass(slots=True)
@@ -198,9 +199,12 @@ class CatalogCache:
 
     def version_at(self, plan_id: int, instant: dt.datetime) -> VersionSpec | None:
         """Return the plan version in force at an instant (catalog.selectors.plan_version_at)."""
-        self.load_plans([plan_id])
+        versions = self._plan_versions.get(plan_id)
+        if versions is None:
+            self.load_plans([plan_id])
+            versions = self._plan_versions[plan_id]
         found = None
-        for version in self._plan_versions[plan_id]:
+        for version in versions:
             if version.effective_from <= instant:
                 found = version
             else:
@@ -291,6 +295,16 @@ class AccountInfo:
 
     timezone: str
     cycle_day: int
+    _period: Period | None = field(default=None, repr=False, compare=False)
+
+    def period_at(self, instant: dt.datetime) -> Period:
+        """The billing period containing an instant; the last one is kept (events come in order)."""
+        period = self._period
+        if period is None or not period.start <= instant < period.end:
+            period = self._period = billing_period_containing(
+                instant, tz=self.timezone, cycle_day=self.cycle_day
+            )
+        return period
 
 
 class FairUseCounter:
@@ -341,10 +355,12 @@ class RatingEngine:
         buckets: list[BucketState],
         fair_use: FairUseCounter,
         version: VersionSpec | None = None,
+        buckets_sorted: bool = False,
     ) -> Rating:
         """Rate one record retail (the plan in force, R7-R13) and wholesale (R14).
 
-        ``buckets`` (the subscriber's own and its account's shared ones) are drawn in place
+        ``buckets`` (the subscriber's own and its account's shared ones, in drawing order when
+        ``buckets_sorted``, BucketState.sort_key) are drawn in place
         (their ``remaining`` goes down) and ``fair_use`` counts go up, so that the next record
         of the same subscriber sees them (R11b).
         """
@@ -391,7 +407,7 @@ class RatingEngine:
         # R11, R12: allowances first, in expiry order; increments were applied once above.
         left = charged
         if charged:
-            for bucket in sorted(buckets, key=BucketState.sort_key):
+            for bucket in buckets if buckets_sorted else sorted(buckets, key=BucketState.sort_key):
                 if not left:
                     break
                 if bucket.covers(
@@ -414,9 +430,7 @@ class RatingEngine:
         )
         if policy is not None and charged:
             # R13: the cap counts charged units, covered ones included, in rating order.
-            period = billing_period_containing(
-                record.started_at, tz=account.timezone, cycle_day=account.cycle_day
-            )
+            period = account.period_at(record.started_at)
             key = (term.subscription_id, policy.id, period.start)
             before = fair_use.counts.get(key, 0)
             fair_use.counts[key] = before + charged

@@ -56,6 +56,9 @@ class UsageFile(models.Model):
     records_accepted = models.PositiveIntegerField(default=0)
     records_rejected = models.PositiveIntegerField(default=0)
     records_duplicate = models.PositiveIntegerField(default=0)
+    part_count = models.PositiveSmallIntegerField(
+        default=0, help_text="parts rated by parallel workers (0: rated whole)"
+    )
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     received_by = models.ForeignKey(
@@ -87,6 +90,40 @@ class UsageFile(models.Model):
         return self.records_read == (
             self.records_accepted + self.records_rejected + self.records_duplicate
         )
+
+
+class PartStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    DONE = "done", "done"
+
+
+class UsageFilePart(models.Model):
+    """One partition of a large file, rated by a worker of its own (charging.partitions).
+
+    A file's records are split by subscriber group: every record of the numbers, subscriptions
+    and accounts linked by their terms goes to the same part, so no bucket (personal or shared)
+    is drawn by two parts and each part rates its records in event-time order (R11, R11b).
+    """
+
+    usage_file = models.ForeignKey(UsageFile, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveSmallIntegerField()
+    content = models.FileField(upload_to="usage-files/parts/%Y/%m/")
+    records = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=PartStatus.choices, default="queued")
+    records_read = models.PositiveIntegerField(default=0)
+    records_accepted = models.PositiveIntegerField(default=0)
+    records_rejected = models.PositiveIntegerField(default=0)
+    records_duplicate = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["usage_file", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["usage_file", "number"], name="usage_file_part_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.usage_file.name} part {self.number}"
 
 
 class SequenceGap(models.Model):
@@ -169,6 +206,7 @@ class UsageStaging(models.Model):
     """
 
     usage_file = models.ForeignKey(UsageFile, on_delete=models.CASCADE, related_name="+")
+    part = models.PositiveSmallIntegerField(default=0, help_text="0: the whole file")
     line_number = models.PositiveIntegerField()
     record_id = models.CharField(max_length=64)
     started_at = models.DateTimeField()
@@ -177,10 +215,10 @@ class UsageStaging(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["usage_file", "record_id"], name="staging_record_once_per_file"
+                fields=["usage_file", "part", "record_id"], name="staging_record_once_per_part"
             )
         ]
-        indexes = [models.Index(fields=["usage_file", "started_at", "line_number"])]
+        indexes = [models.Index(fields=["usage_file", "part", "started_at", "line_number"])]
 
     def __str__(self) -> str:
         return f"{self.usage_file_id}:{self.line_number}"
@@ -206,21 +244,34 @@ class RatingError(models.TextChoices):
 class UsageEvent(models.Model):
     """An accepted, normalised usage record and its current rating (TMF635 usage).
 
+    The table takes millions of rows a day, written with COPY: its references carry no
+    database constraint (a per-row trigger each, checked at commit, cost more than the rating),
+    since the rating engine writes ids it loaded in the same transaction; deleting a referenced
+    row is still refused (PROTECT, by Django). Single-column indexes that a composite index
+    starts with are left out.
+
     ``units`` is the raw quantity in the service's base unit (seconds, bytes, 1 message);
     ``charged_units`` after increments (R9); ``covered_units`` drawn from allowances (R11,
     R12). Retail and wholesale amounts are exact to 6 places (R2, R14).
     """
 
     usage_file = models.ForeignKey(
-        UsageFile, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
-    )
+        UsageFile, null=True, blank=True, on_delete=models.PROTECT, related_name="events",
+        db_constraint=False, db_index=False,
+    )  # fmt: skip
     line_number = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(max_length=32)
     record_id = models.CharField(max_length=64)
     record_type = models.CharField(max_length=4)
     service = models.CharField(max_length=10, choices=Service.choices)
-    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="+")
-    billing_account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
     msisdn = models.CharField(max_length=15)
     imsi = models.CharField(max_length=15, blank=True)
     started_at = models.DateTimeField()
@@ -242,11 +293,13 @@ class UsageEvent(models.Model):
     roaming_zone = models.CharField(max_length=32, blank=True)
     time_band = models.CharField(max_length=32, blank=True)
     plan_version = models.ForeignKey(
-        PlanVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+        PlanVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
     rate_row = models.ForeignKey(
-        RateRow, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+        RateRow, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
     charged_units = models.PositiveBigIntegerField(default=0)
     covered_units = models.PositiveBigIntegerField(default=0)
     currency = models.CharField(max_length=3, blank=True)
@@ -259,8 +312,9 @@ class UsageEvent(models.Model):
         default=0, help_text="units past a fair-use cap, charged at overage or throttled (R13)"
     )
     wholesale_rate_row = models.ForeignKey(
-        RateRow, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+        RateRow, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
     wholesale_units = models.PositiveBigIntegerField(default=0)
     wholesale_amount = models.DecimalField(
         max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, null=True, blank=True
@@ -276,7 +330,12 @@ class UsageEvent(models.Model):
         indexes = [
             models.Index(fields=["subscription", "started_at"], name="usage_sub_time"),
             models.Index(fields=["billing_account", "started_at"], name="usage_account_time"),
-            models.Index(fields=["rating_status", "rating_error"], name="usage_rating_status"),
+            # The error queue only: rated events, nearly all of them, are not indexed here.
+            models.Index(
+                fields=["rating_error"],
+                name="usage_error_queue",
+                condition=Q(rating_status="error"),
+            ),
             models.Index(fields=["usage_file"], name="usage_file"),
         ]
 
@@ -290,8 +349,13 @@ class UsageEvent(models.Model):
 class FairUseCount(models.Model):
     """Units counted towards a fair-use cap by one event (R13), per subscription and period."""
 
-    usage_event = models.ForeignKey(UsageEvent, on_delete=models.CASCADE, related_name="+")
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    usage_event = models.ForeignKey(
+        UsageEvent, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
     policy_id = models.PositiveBigIntegerField()
     period_start = models.DateTimeField()
     quantity = models.BigIntegerField(help_text="signed: a rerating takes back what it recounts")

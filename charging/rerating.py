@@ -25,7 +25,7 @@ from charging.models import (
     RerateStatus,
     UsageEvent,
 )
-from charging.services import RatingRun, write_side_effects
+from charging.rating import RatingRun, write_side_effects
 from core.periods import require_aware
 from subscribers.models import BucketMovement, BucketMovementKind
 

@@ -41,7 +41,7 @@ from charging.engine import (
     price_of,
 )
 from charging.models import RatingStatus, RerateChange, UsageEvent
-from charging.services import usage_event_build
+from charging.rating import usage_event_build
 from core.periods import Period, billing_period_containing, local_date
 from subscribers.models import BucketMovement
 

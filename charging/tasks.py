@@ -5,8 +5,10 @@ from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 
-from charging.models import FileOrigin, FileStatus, UsageFile
+from charging.models import FileOrigin, FileStatus, PartStatus, UsageFile, UsageFilePart
+from charging.partitions import usage_file_part_process, usage_file_split
 from charging.services import usage_file_process, usage_file_receive
 
 logger = logging.getLogger(__name__)
@@ -14,10 +16,22 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="charging.usage_file_process", acks_late=True)
 def usage_file_process_task(usage_file_id: int) -> dict:
-    """Process a received usage file (read, check, rate)."""
+    """Process a received usage file (read, check, rate).
+
+    A file of CHARGING_SPLIT_MIN_BYTES or more is split into CHARGING_FILE_PARTS parts by
+    subscriber group (charging.partitions), each rated by a task of its own, in parallel.
+    """
     usage_file = UsageFile.objects.get(pk=usage_file_id)
     if usage_file.status != FileStatus.PROCESSING:
         return {"file": usage_file.name, "status": usage_file.status}
+    parts = settings.CHARGING_FILE_PARTS
+    if parts > 1 and usage_file.size >= settings.CHARGING_SPLIT_MIN_BYTES:
+        if not usage_file.part_count:
+            usage_file_split(usage_file=usage_file, parts=parts)
+        pending = usage_file.parts.exclude(status=PartStatus.DONE).values_list("pk", flat=True)
+        for part_id in pending:
+            usage_file_part_process_task.delay(part_id)
+        return {"file": usage_file.name, "status": usage_file.status, "parts": len(pending)}
     usage_file = usage_file_process(usage_file=usage_file)
     return {
         "file": usage_file.name,
@@ -27,6 +41,22 @@ def usage_file_process_task(usage_file_id: int) -> dict:
         "rejected": usage_file.records_rejected,
         "duplicates": usage_file.records_duplicate,
     }
+
+
+@shared_task(
+    bind=True,
+    name="charging.usage_file_part_process",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def usage_file_part_process_task(self, part_id: int) -> dict:
+    """Rate one part of a split usage file; a part that failed rolled back alone and runs again."""
+    part = usage_file_part_process(part=UsageFilePart.objects.get(pk=part_id))
+    return {"part": part.pk, "number": part.number, "status": part.status,
+            "read": part.records_read, "accepted": part.records_accepted,
+            "worker": self.request.hostname}  # fmt: skip
 
 
 @shared_task(name="charging.inbox_scan")
@@ -44,9 +74,10 @@ def inbox_scan_task() -> list[dict]:
     failed.mkdir(exist_ok=True)
     results = []
     for path in sorted(p for p in inbox.iterdir() if p.is_file() and p.name.startswith("CDR_")):
-        usage_file = usage_file_receive(
-            name=path.name, content=path.read_bytes(), origin=FileOrigin.INBOX
-        )
+        with path.open("rb") as content:
+            usage_file = usage_file_receive(
+                name=path.name, content=content, origin=FileOrigin.INBOX
+            )
         target = failed if usage_file.status == FileStatus.FAILED else done
         path.replace(target / path.name)
         if usage_file.status == FileStatus.PROCESSING:

@@ -41,7 +41,8 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
-from charging.services import FileCounts, RatingRun, _close_resent_rejects
+from charging.rating import RatingRun
+from charging.services import FileCounts, _close_resent_rejects
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ and the boundaries of its periods.
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 UTC = dt.UTC
@@ -57,12 +58,12 @@ class Period:
         if self.end_date <= self.start_date:
             raise ValueError("a period ends after it starts")
 
-    @property
+    @cached_property
     def start(self) -> dt.datetime:
         """The first instant of the period (aware UTC)."""
         return local_midnight(self.start_date, self.tz)
 
-    @property
+    @cached_property
     def end(self) -> dt.datetime:
         """The first instant after the period (aware UTC)."""
         return local_midnight(self.end_date, self.tz)

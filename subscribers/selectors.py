@@ -75,10 +75,35 @@ class TermIndex:
     def __init__(self, terms: list[TermData]) -> None:
         self._by_msisdn: dict[str, list[TermData]] = {}
         self._by_imsi: dict[str, list[TermData]] = {}
+        self._held: set[tuple] = set()
+        self._msisdns: set[str] = set()
+        self._imsis: set[str] = set()
+        self.add(terms)
+
+    def add(self, terms) -> None:
+        """Add terms to the index; a term held already is skipped."""
         for term in terms:
+            key = (term.subscription_id, term.valid_from)
+            if key in self._held:
+                continue
+            self._held.add(key)
             self._by_msisdn.setdefault(term.msisdn, []).append(term)
             if term.imsi:
                 self._by_imsi.setdefault(term.imsi, []).append(term)
+
+    def extend(self, *, msisdns=(), imsis=()) -> None:
+        """Load the terms of the numbers and IMSIs not asked for before (a run that grows)."""
+        msisdns = set(msisdns) - {""} - self._msisdns
+        imsis = set(imsis) - {""} - self._imsis
+        if not msisdns and not imsis:
+            return
+        self._msisdns |= msisdns
+        self._imsis |= imsis
+        self.add(TermIndex.load(msisdns=msisdns, imsis=imsis)._all())
+
+    def _all(self):
+        for terms in self._by_msisdn.values():
+            yield from terms
 
     @classmethod
     def load(cls, *, msisdns=(), imsis=()) -> "TermIndex":

@@ -208,6 +208,10 @@ if CELERY_TASK_ALWAYS_EAGER:
 else:
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# A usage file this large or larger is rated by CHARGING_FILE_PARTS workers in parallel
+# (charging.partitions); 1 part rates every file whole.
+CHARGING_FILE_PARTS = int(os.environ.get("CHARGING_FILE_PARTS", "2"))
+CHARGING_SPLIT_MIN_BYTES = int(os.environ.get("CHARGING_SPLIT_MIN_BYTES", str(20 * 1024 * 1024)))
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"

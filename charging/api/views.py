@@ -162,7 +162,7 @@ class UsageFileViewSet(ChargingViewSet):
         with service_errors(FIELD_NAMES):
             usage_file = usage_file_receive(
                 name=upload.clean_name,
-                content=upload.read(),
+                content=upload,
                 origin=FileOrigin.API,
                 acting_user=request.user,
             )

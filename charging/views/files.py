@@ -164,7 +164,7 @@ class UsageFileUploadView(ModelPermissionMixin, generic.FormView):
         try:
             usage_file = usage_file_receive(
                 name=upload.clean_name,
-                content=upload.read(),
+                content=upload,
                 origin=FileOrigin.UPLOAD,
                 acting_user=self.request.user,
             )

@@ -20,9 +20,10 @@ class Command(BaseCommand):
             path = Path(name)
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
-            usage_file = usage_file_ingest(
-                name=path.name, content=path.read_bytes(), origin=FileOrigin.COMMAND
-            )
+            with path.open("rb") as content:
+                usage_file = usage_file_ingest(
+                    name=path.name, content=content, origin=FileOrigin.COMMAND
+                )
             if usage_file.status == FileStatus.PROCESSED:
                 self.stdout.write(
                     f"{usage_file.name}: {usage_file.status}; read {usage_file.records_read}, "

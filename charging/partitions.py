@@ -1,0 +1,188 @@
+"""Rating one large file with several workers in parallel, never drawing a bucket twice.
+
+A file is split into parts by subscriber group. Terms link numbers, IMSIs, subscriptions and
+billing accounts; the records of everything linked (a number, every subscription that held it,
+their accounts and so every other number of those accounts) form one group and go to one part.
+Personal buckets belong to a subscription and shared ones to an account (R11), so no bucket and
+no fair-use counter is ever reached from two parts: each part's worker locks and draws its own
+buckets, in event-time order (R11b), as if it rated a file of its own. Parts are balanced by
+record count, largest groups first.
+
+Each part is rated in a transaction of its own by the same code as a whole file (one pass, or
+two passes when it must) and records its counts; the last part to finish, under a lock on the
+file, adds them up, closes the rejects its records reprocessed and marks the file processed. A
+part that fails rolls back alone and can run again (its task is retried).
+
+One rule differs from rating a file whole: the same record id sent for two subscribers in
+different parts of one file (a host-network error) is accepted once, for the part that writes it
+first; the other line is counted as a duplicate, not necessarily the later one (R17).
+"""
+
+import logging
+import tempfile
+from collections import Counter
+from contextlib import ExitStack
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from charging.models import FileStatus, PartStatus, UsageFile, UsageFilePart
+from subscribers.models import SubscriptionTerm
+
+logger = logging.getLogger(__name__)
+
+LOOKUP_CHUNK = 5_000
+
+
+class _Groups:
+    """Union-find over keys like ("n", msisdn), ("i", imsi), ("s", id), ("a", id)."""
+
+    def __init__(self) -> None:
+        self.parent: dict = {}
+
+    def find(self, key):
+        parent = self.parent
+        root = key
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while key != root:  # path compression
+            parent[key], key = root, parent.get(key, key)
+        return root
+
+    def union(self, *keys) -> None:
+        roots = [self.find(key) for key in keys]
+        for root in roots[1:]:
+            if root != roots[0]:
+                self.parent[root] = roots[0]
+
+
+def _subscriber_key(raw: str):
+    """The number (or IMSI) a line is rated for, read without parsing the whole line."""
+    fields = raw.split(",", 4)
+    if len(fields) < 4:
+        return None
+    if fields[2]:
+        return ("n", fields[2])
+    return ("i", fields[3]) if fields[3] else None
+
+
+def usage_file_split(*, usage_file: UsageFile, parts: int) -> list[UsageFilePart]:
+    """Split a received file into at most ``parts`` parts by subscriber group; return them.
+
+    Reads the stored file twice, streaming: once to count each number's records, once to write
+    the parts. Memory grows with the subscribers the file names, not with its records.
+    """
+    from charging.services import records_of
+
+    if parts < 2:
+        raise ValidationError({"parts": "split a file into two parts or more"})
+    with transaction.atomic():
+        usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
+        if usage_file.status != FileStatus.PROCESSING or usage_file.part_count:
+            raise ValidationError({"status": f"file {usage_file.name} cannot be split now"})
+        per_key: Counter = Counter()
+        with records_of(usage_file) as records:
+            for _number, raw in records:
+                per_key[_subscriber_key(raw)] += 1
+        groups = _Groups()
+        numbers = [key[1] for key in per_key if key and key[0] == "n"]
+        imsis = [key[1] for key in per_key if key and key[0] == "i"]
+        for first in range(0, max(len(numbers), len(imsis)), LOOKUP_CHUNK):
+            query = Q(msisdn__in=numbers[first : first + LOOKUP_CHUNK]) | Q(
+                imsi__in=imsis[first : first + LOOKUP_CHUNK]
+            )
+            for msisdn, imsi, subscription_id, account_id in (
+                SubscriptionTerm.objects.filter(query)
+                .order_by()
+                .values_list(
+                    "msisdn", "imsi", "subscription_id", "subscription__billing_account_id"
+                )
+            ):
+                keys = [("n", msisdn), ("s", subscription_id), ("a", account_id)]
+                if imsi:
+                    keys.append(("i", imsi))
+                groups.union(*keys)
+        sizes: Counter = Counter()
+        for key, count in per_key.items():
+            sizes[groups.find(key) if key else None] += count
+        # Largest groups first, each to the part with the fewest records so far.
+        loads = [0] * parts
+        part_of = {}
+        for root, count in sorted(sizes.items(), key=lambda item: -item[1]):
+            index = loads.index(min(loads))
+            part_of[root] = index
+            loads[index] += count
+        used = sorted(set(part_of.values()))
+        renumber = {index: number for number, index in enumerate(used, start=1)}
+        with ExitStack() as stack:  # parts are written to disk, not held in memory
+            outputs = {
+                index: stack.enter_context(tempfile.TemporaryFile(mode="w+b")) for index in used
+            }
+            with records_of(usage_file) as records:
+                for number, raw in records:
+                    key = _subscriber_key(raw)
+                    index = part_of[groups.find(key) if key else None]
+                    outputs[index].write(f"{number}\t{raw}\n".encode())
+            created = []
+            for index, output in outputs.items():
+                output.seek(0)
+                part = UsageFilePart(
+                    usage_file=usage_file, number=renumber[index], records=loads[index]
+                )
+                part.content.save(
+                    f"{usage_file.name}.part{renumber[index]}", File(output), save=False
+                )
+                created.append(part)
+        UsageFilePart.objects.bulk_create(created)
+        usage_file.part_count = len(created)
+        usage_file.save(update_fields=["part_count"])
+    logger.info("usage file %s split into %s parts: %s", usage_file.name, len(created),
+                [part.records for part in created])  # fmt: skip
+    return created
+
+
+def usage_file_part_process(*, part: UsageFilePart, chunk: int | None = None) -> UsageFilePart:
+    """Rate one part of a split file in its own transaction; the last part closes the file."""
+    from charging.pipeline import close_resent_rejects, process_in_order
+    from charging.services import CHUNK, process_two_passes
+
+    chunk = chunk or CHUNK
+    with transaction.atomic():
+        part = UsageFilePart.objects.select_for_update().get(pk=part.pk)
+        if part.status == PartStatus.DONE:
+            return part
+        usage_file = UsageFile.objects.get(pk=part.usage_file_id)
+        counts = process_in_order(usage_file, chunk=chunk, part=part)
+        if counts is None:
+            counts = process_two_passes(usage_file, chunk=chunk, part=part)
+        part.records_read = counts.read
+        part.records_accepted = counts.accepted
+        part.records_rejected = counts.rejected
+        part.records_duplicate = counts.duplicate
+        part.status = PartStatus.DONE
+        part.processed_at = timezone.now()
+        part.save()
+        # The file's lock makes the parts finish one at a time: the last sees all others done.
+        usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
+        waiting = usage_file.parts.exclude(status=PartStatus.DONE).exclude(pk=part.pk).exists()
+        if not waiting:
+            totals = usage_file.parts.aggregate(
+                read=Sum("records_read"),
+                accepted=Sum("records_accepted"),
+                rejected=Sum("records_rejected"),
+                duplicate=Sum("records_duplicate"),
+            )
+            usage_file.records_read = totals["read"]
+            usage_file.records_accepted = totals["accepted"]
+            usage_file.records_rejected = totals["rejected"]
+            usage_file.records_duplicate = totals["duplicate"]
+            close_resent_rejects(usage_file)
+            usage_file.status = FileStatus.PROCESSED
+            usage_file.processed_at = timezone.now()
+            usage_file.save()
+            logger.info("usage file %s: its %s parts are rated", usage_file.name,
+                        usage_file.part_count)  # fmt: skip
+    return part

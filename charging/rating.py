@@ -1,0 +1,306 @@
+"""Rating a run of usage records: the state between chunks, and what a rated event is.
+
+RatingRun holds what rating one source's records needs between chunks: the subscribers' terms,
+their accounts, buckets (locked) and fair-use counts; the engine prices each record. Callers
+(mediation, JSON usage batches, rerating, reprocessing) write what it returns.
+"""
+
+import datetime as dt
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from charging.cdr import UsageRecord
+from charging.engine import AccountInfo, BucketState, CatalogCache, FairUseCounter, RatingEngine
+from charging.models import FairUseCount, RatingStatus, RejectedRecord, UsageEvent
+from subscribers.models import (
+    BillingAccount,
+    Bucket,
+    BucketMovement,
+    BucketMovementKind,
+    BucketSource,
+)
+from subscribers.selectors import TermIndex
+from subscribers.services import buckets_grant
+
+
+class RatingRun:
+    """Rates chunks of one source's records, keeping bucket and fair-use state between chunks.
+
+    Buckets are locked (SELECT … FOR UPDATE, in id order) when first loaded, so two runs that
+    touch the same subscriber's buckets take turns instead of drawing the same units twice.
+    """
+
+    def __init__(self, *, source: str, engine: RatingEngine | None = None) -> None:
+        self.source = source
+        self.engine = engine or RatingEngine(CatalogCache())
+        self.buckets: dict[int, BucketState] = {}
+        self.personal: dict[int, list[BucketState]] = {}
+        self.shared: dict[int, list[BucketState]] = {}
+        self.bucket_holders: set[tuple] = set()
+        self.fair_use = FairUseCounter()
+        self.fair_use_loaded: set[int] = set()
+        self.accounts: dict[int, AccountInfo] = {}
+        self.granted: set[tuple[int, dt.datetime]] = set()
+        # Terms are loaded once per number for the whole run (a snapshot, like the catalogue).
+        self.terms = TermIndex([])
+
+    # -- state loading
+    def _load_accounts(self, account_ids) -> None:
+        missing = set(account_ids) - set(self.accounts)
+        for pk, tz, cycle in BillingAccount.objects.filter(pk__in=missing).values_list(
+            "pk", "timezone", "bill_cycle_day"
+        ):
+            self.accounts[pk] = AccountInfo(tz, cycle)
+
+    def _ensure_grants(self, pairs) -> None:
+        """Grant plan allowances for each (term, period) a chunk touches, once (R12)."""
+        wanted = []
+        for term, period in pairs:
+            key = (term.subscription_id, period.start)
+            if key not in self.granted:
+                self.granted.add(key)
+                # The holder's buckets are loaded again: a grant may add some (a new period).
+                self.bucket_holders.discard(("s", term.subscription_id))
+                self.bucket_holders.discard(("a", term.billing_account_id))
+                wanted.append(
+                    (term.subscription_id, term.billing_account_id, period.start, period.end)
+                )
+        buckets_grant(periods=wanted)
+
+    def _load_buckets(self, terms) -> None:
+        subscription_ids = {t.subscription_id for t in terms} - {
+            key[1] for key in self.bucket_holders if key[0] == "s"
+        }
+        account_ids = {t.billing_account_id for t in terms} - {
+            key[1] for key in self.bucket_holders if key[0] == "a"
+        }
+        if not subscription_ids and not account_ids:
+            return
+        self.bucket_holders |= {("s", pk) for pk in subscription_ids}
+        self.bucket_holders |= {("a", pk) for pk in account_ids}
+        query = Q(subscription_id__in=subscription_ids) | Q(
+            shared=True, billing_account_id__in=account_ids
+        )
+        rows = list(
+            Bucket.objects.select_for_update(of=("self",))
+            .filter(query)
+            .exclude(pk__in=list(self.buckets))
+            .order_by("pk")
+            .select_related("plan_version", "allowance")
+        )
+        if not rows:
+            return
+        moved = dict(
+            BucketMovement.objects.filter(bucket_id__in=[b.pk for b in rows])
+            .values("bucket_id")
+            .annotate(total=Sum("quantity"))
+            .values_list("bucket_id", "total")
+        )
+        zones = _allowance_zones({b.allowance_id for b in rows if b.allowance_id})
+        for bucket in rows:
+            destinations, roamings = zones.get(bucket.allowance_id, (frozenset(), frozenset()))
+            state = self.buckets[bucket.pk] = BucketState(
+                id=bucket.pk,
+                subscription_id=bucket.subscription_id,
+                billing_account_id=bucket.billing_account_id,
+                shared=bucket.shared,
+                from_plan=bucket.source == BucketSource.PLAN,
+                plan_id=bucket.plan_version.plan_id if bucket.plan_version_id else None,
+                services=frozenset(bucket.services),
+                destination_zones=destinations,
+                roaming_zones=roamings,
+                valid_from=bucket.valid_from,
+                valid_to=bucket.valid_to,
+                remaining=bucket.initial + (moved.get(bucket.pk) or 0),
+            )
+            if state.shared:
+                holder = self.shared.setdefault(state.billing_account_id, [])
+            else:
+                holder = self.personal.setdefault(state.subscription_id, [])
+            holder.append(state)
+            holder.sort(key=BucketState.sort_key)
+
+    def _load_fair_use(self, subscription_ids) -> None:
+        missing = set(subscription_ids) - self.fair_use_loaded
+        if not missing:
+            return
+        self.fair_use_loaded |= missing
+        rows = (
+            FairUseCount.objects.filter(subscription_id__in=missing)
+            .values("subscription_id", "policy_id", "period_start")
+            .annotate(total=Sum("quantity"))
+        )
+        for row in rows:
+            key = (row["subscription_id"], row["policy_id"], row["period_start"])
+            self.fair_use.counts[key] = row["total"]
+        for key in FairUseCount.objects.filter(
+            subscription_id__in=missing, notified=True
+        ).values_list("subscription_id", "policy_id", "period_start"):
+            self.fair_use.notified.add(tuple(key))
+
+    # -- rating
+    def rate(self, records: list[UsageRecord], *, usage_file=None):
+        """Rate records in the given order; return (events to save, rejected records)."""
+        rated, rejects = self.rate_each(records, usage_file=usage_file)
+        now = timezone.now()
+        events = [
+            usage_event_build(record, rating, source=source, term=term, usage_file=usage_file,
+                              now=now)
+            for record, term, rating, source in rated
+        ]  # fmt: skip
+        return events, rejects
+
+    def rate_each(self, records: list[UsageRecord], *, usage_file=None):
+        """Rate records in the given order.
+
+        Return ``(rated, rejects)``: ``(record, term, rating, source)`` for each record whose
+        subscriber is known then, and unsaved RejectedRecord rows for the others (R19).
+        """
+        terms = self.terms
+        terms.extend(
+            msisdns={r.msisdn for r in records}, imsis={r.imsi for r in records if not r.msisdn}
+        )
+        resolved, rejects = [], []
+        for record in records:
+            term, reason = terms.resolve(
+                msisdn=record.msisdn, imsi=record.imsi, instant=record.started_at
+            )
+            if term is None:
+                rejects.append(
+                    RejectedRecord(
+                        usage_file=usage_file, line_number=record.line_number or 0,
+                        record_id=record.record_id, raw=record.raw, reason=reason,
+                        detail=f"at {record.started_at:%Y-%m-%d %H:%M:%S}Z (R19)",
+                    )
+                )  # fmt: skip
+            else:
+                resolved.append((record, term))
+        self._load_accounts({t.billing_account_id for _, t in resolved})
+        accounts = self.accounts
+        self._ensure_grants(
+            (term, accounts[term.billing_account_id].period_at(record.started_at))
+            for record, term in resolved
+        )
+        self._load_buckets([t for _, t in resolved])
+        self._load_fair_use({t.subscription_id for _, t in resolved})
+        rated = []
+        rate, fair_use, default_source = self.engine.rate, self.fair_use, self.source
+        personal, shared = self.personal, self.shared
+        drawing_order: dict[tuple, list] = {}  # per chunk: loads between chunks add buckets
+        for record, term in resolved:
+            holder = (term.subscription_id, term.billing_account_id)
+            buckets = drawing_order.get(holder)
+            if buckets is None:
+                buckets = drawing_order[holder] = sorted(
+                    personal.get(holder[0], []) + shared.get(holder[1], []),
+                    key=BucketState.sort_key,
+                )
+            source = record.source or default_source
+            rating = rate(
+                record,
+                term=term,
+                account=accounts[term.billing_account_id],
+                source=source,
+                buckets=buckets,
+                buckets_sorted=True,
+                fair_use=fair_use,
+            )
+            rated.append((record, term, rating, source))
+        return rated, rejects
+
+    def save(self, events: list[UsageEvent]) -> list[UsageEvent]:
+        """Write new events, then their bucket draws and fair-use counts (bulk)."""
+        UsageEvent.objects.bulk_create(events)
+        write_side_effects(events)
+        return events
+
+
+def write_side_effects(events: list[UsageEvent]) -> None:
+    """Write the bucket draws (R11) and fair-use counts (R13) of rated events."""
+    movements, counts = [], []
+    for event in events:
+        rating = event._rating
+        reference = f"usage:{event.pk}"
+        for bucket_id, quantity in rating.draws:
+            movements.append(
+                BucketMovement(
+                    bucket_id=bucket_id, kind=BucketMovementKind.USAGE, quantity=-quantity,
+                    reason=f"{event.service} {event.source}/{event.record_id}",
+                    reference=reference,
+                )
+            )  # fmt: skip
+        for policy_id, period_start, quantity in rating.fair_use:
+            counts.append(
+                FairUseCount(
+                    usage_event=event, subscription_id=event.subscription_id,
+                    policy_id=policy_id, period_start=period_start, quantity=quantity,
+                    notified=rating.notify_fair_use,
+                )
+            )  # fmt: skip
+    BucketMovement.objects.bulk_create(movements)
+    FairUseCount.objects.bulk_create(counts)
+
+
+def _allowance_zones(allowance_ids) -> dict[int, tuple[frozenset, frozenset]]:
+    from catalog.models import Allowance
+
+    result = {}
+    for allowance in Allowance.objects.filter(pk__in=allowance_ids).prefetch_related(
+        "destination_zones", "roaming_zones"
+    ):
+        result[allowance.pk] = (
+            frozenset(z.code for z in allowance.destination_zones.all()),
+            frozenset(z.code for z in allowance.roaming_zones.all()),
+        )
+    return result
+
+
+# The columns of a usage event in the order usage_event_values gives them (and COPY writes them).
+EVENT_FIELDS = (
+    "usage_file_id", "line_number", "source", "record_id", "record_type", "service",
+    "subscription_id", "billing_account_id", "msisdn", "imsi", "started_at", "utc_offset",
+    "duration", "volume_uplink", "volume_downlink", "units", "other_party", "visited_plmn", "apn",
+    "cause", "charging_id", "rating_status", "rating_error", "rating_detail", "destination_zone",
+    "roaming_zone", "time_band", "plan_version_id", "rate_row_id", "charged_units",
+    "covered_units", "currency", "retail_amount", "tax_inclusive", "throttled", "fair_use_units",
+    "wholesale_rate_row_id", "wholesale_units", "wholesale_amount", "rated_at",
+)  # fmt: skip
+RATED = RatingStatus.RATED.value
+ERROR = RatingStatus.ERROR.value
+
+
+def usage_event_values(
+    record: UsageRecord, rating, *, source: str, term=None, usage_file_id=None, now=None
+) -> tuple:
+    """A record and its rating as a usage event's values, in EVENT_FIELDS order."""
+    rated = rating.status == "rated"
+    return (
+        usage_file_id, record.line_number or None, source, record.record_id, record.record_type,
+        record.service, term.subscription_id if term else None,
+        term.billing_account_id if term else None,
+        record.msisdn or (term.msisdn if term else ""), record.imsi, record.started_at,
+        record.utc_offset, record.duration, record.volume_uplink, record.volume_downlink,
+        record.units, record.other_party, record.visited_plmn, record.apn, record.cause,
+        record.charging_id, RATED if rated else ERROR, rating.error, rating.detail,
+        rating.destination_zone, rating.roaming_zone, rating.time_band, rating.plan_version_id,
+        rating.rate_row_id, rating.charged_units, rating.covered_units, rating.currency,
+        rating.retail_amount, rating.tax_inclusive, rating.throttled, rating.fair_use_units,
+        rating.wholesale_rate_row_id, rating.wholesale_units, rating.wholesale_amount,
+        now if now and rated else None,
+    )  # fmt: skip
+
+
+def usage_event_build(
+    record: UsageRecord, rating, *, source: str, term=None, usage_file=None, now=None
+) -> UsageEvent:
+    """Hold a record and its rating in an unsaved UsageEvent (the simulator keeps it unsaved)."""
+    values = usage_event_values(
+        record, rating, source=source, term=term,
+        usage_file_id=usage_file.pk if usage_file else None, now=now,
+    )  # fmt: skip
+    event = UsageEvent(**dict(zip(EVENT_FIELDS, values, strict=True)))
+    if usage_file is not None:
+        event.usage_file = usage_file
+    event._rating = rating
+    return event
