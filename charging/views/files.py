@@ -110,6 +110,7 @@ class UsageFileDetailView(ConsoleDetailView):
             title=f"Usage file {usage_file.name}",
             rejects=rejects,
             gaps=list(usage_file.gaps.all()),
+            parts=list(usage_file.parts.all()),
             refresh_seconds=REFRESH_SECONDS if usage_file.status == FileStatus.PROCESSING else None,
             events_in_error=usage_file.events.filter(rating_status=RatingStatus.ERROR).count()
             if usage_file.status == FileStatus.PROCESSED

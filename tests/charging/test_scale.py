@@ -252,3 +252,17 @@ def test_a_part_rated_twice_counts_once(world):  # noqa: F811
     assert usage_file.status == FileStatus.PROCESSED
     assert usage_file.records_read == 20
     assert usage_file.records_accepted + usage_file.records_rejected == 20  # counted once
+
+
+def test_the_file_page_shows_its_parts_as_they_finish(world, auditor, console_client_for):  # noqa: F811
+    from django.urls import reverse
+
+    with transaction.atomic():
+        usage_file = usage_file_receive(name=file_name(1), content=cdr_file(split_file_lines(20)))
+        first, _second = usage_file_split(usage_file=usage_file, parts=2)
+        usage_file_part_process(part=first)
+        page = reverse("charging:usagefile-detail", args=[usage_file.pk])
+        body = console_client_for(auditor).get(page).content.decode()
+        transaction.set_rollback(True)
+    assert 'id="parts"' in body and "Rated in 2 parallel parts" in body
+    assert body.count('class="badge done"') == 1 and body.count('class="badge queued"') == 1
