@@ -19,6 +19,7 @@ from charging.cdr import parse_time
 from charging.models import (
     FairUseCount,
     FileStatus,
+    PartStatus,
     RejectedRecord,
     UsageEvent,
     UsageFilePart,
@@ -266,3 +267,25 @@ def test_the_file_page_shows_its_parts_as_they_finish(world, auditor, console_cl
         transaction.set_rollback(True)
     assert 'id="parts"' in body and "Rated in 2 parallel parts" in body
     assert body.count('class="badge done"') == 1 and body.count('class="badge queued"') == 1
+
+
+def test_the_processing_task_splits_a_large_file_into_parallel_part_tasks(world, settings):  # noqa: F811
+    from charging.tasks import usage_file_process_task
+
+    settings.CHARGING_FILE_PARTS = 2
+    settings.CHARGING_SPLIT_MIN_BYTES = 1_000  # every file of this test is "large"
+    content = cdr_file(split_file_lines(40))
+    with transaction.atomic():
+        family_second(world)
+        whole = processed(content, one_pass=True)
+        transaction.set_rollback(True)
+    with transaction.atomic():
+        family_second(world)
+        usage_file = usage_file_receive(name=file_name(1), content=content)
+        answer = usage_file_process_task.delay(usage_file.pk).get()  # eager: parts run inline
+        in_parts = outcomes(usage_file)
+        part_statuses = list(usage_file.parts.values_list("status", flat=True))
+        transaction.set_rollback(True)
+    assert answer["parts"] == 2
+    assert part_statuses == [PartStatus.DONE, PartStatus.DONE]
+    assert in_parts == whole
