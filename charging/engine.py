@@ -390,7 +390,7 @@ class RatingEngine:
                     f"{band or 'any band'} in {card.code}",
                 )
             wholesale_row, wholesale_units, wholesale_amount = self._wholesale(
-                record, network, account
+                record, network, account, known=(card, destination, roaming, band)
             )
         except RatingFailure as failure:
             return Rating.failed(
@@ -465,14 +465,25 @@ class RatingEngine:
         rating.wholesale_amount = wholesale_amount
         return rating
 
-    def _wholesale(self, record, network: HostNetwork, account: AccountInfo):
-        """Rate an event on the host network's wholesale card, on the raw units (R14)."""
+    def _wholesale(self, record, network: HostNetwork, account: AccountInfo, known=None):
+        """Rate an event on the host network's wholesale card, on the raw units (R14).
+
+        ``known``: the retail card and the zones and band found with it; a wholesale card on
+        the same zone table (or band set) would find the same ones, so they are reused.
+        """
         card_id = self.cache.tariff_card_at(network, record.started_at)
         if card_id is None:
             raise RatingFailure("NO_WHOLESALE_TARIFF", f"{network.code} has no wholesale card then")
         card = self.cache.card(card_id)
-        destination, roaming = self._zones_for(card, record, network.plmn_codes)
-        band = self._band_for(card, record, account.timezone)
+        retail = known[0] if known else None
+        if retail is not None and retail.zone_table_id == card.zone_table_id:
+            destination, roaming = known[1], known[2]
+        else:
+            destination, roaming = self._zones_for(card, record, network.plmn_codes)
+        if retail is not None and retail.time_band_set_id == card.time_band_set_id:
+            band = known[3]
+        else:
+            band = self._band_for(card, record, account.timezone)
         row = self.cache.rates(card_id).match(record.service, destination, roaming, band)
         if row is None:
             raise RatingFailure(
