@@ -73,17 +73,13 @@ def parse_file_name(name: str) -> FileName | None:
 READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
 
 
-def decompress(content: bytes) -> bytes:
-    """Return the file's bytes, gunzipped when it is gzip-compressed."""
-    return gzip.decompress(content) if content[:2] == GZIP_MAGIC else content
-
-
 def open_lines(binary) -> io.TextIOWrapper:
     """Read a file's lines as text, streaming, gunzipping when it is gzip-compressed.
 
-    ``binary`` is a seekable binary file. Lines end at ``\\n`` only (their ends kept), like
-    split_lines: a field may hold other separators (R16, R18). Iterating the result raises one of
-    READ_ERRORS on a damaged file.
+    ``binary`` is a seekable binary file. Lines end at ``\\n`` only (their ends kept):
+    ``str.splitlines`` would also break a line at ``\\x0b``, ``\\x1c``, ``\\x85``, ``\\u2028`` and
+    other separators that may stand inside a field, and so miscount records (R16, R18).
+    Iterating the result raises one of READ_ERRORS on a damaged file.
     """
     head = binary.read(2)
     binary.seek(0)
@@ -161,9 +157,12 @@ MAX_TEXT = 64  # apn, charging_id
 def _count(value: str, name: str, maximum: int = MAX_VOLUME) -> int:
     if value == "":
         return 0
-    if not _digits(value) or len(value) > 19 or int(value) > maximum:
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise CdrError("BAD_NUMBER", f"{name} {value[:40]!r}")
-    return int(value)
+    number = int(value)
+    if number > maximum:
+        raise CdrError("BAD_NUMBER", f"{name} {value[:40]!r}")
+    return number
 
 
 def parse_fields(fields: list[str], *, line_number: int, raw: str) -> UsageRecord:
@@ -269,19 +268,6 @@ def record_id_of(raw: str) -> str:
     except csv.Error:
         fields = raw.split(",", 1)
     return fields[0][:64] if fields else ""
-
-
-def split_lines(text: str) -> list[str]:
-    """Split a file's text into lines at ``\\n`` (ends kept), the only line end of the format.
-
-    ``str.splitlines`` would also break a line at ``\\x0b``, ``\\x1c``, ``\\x85``, ``\\u2028`` and
-    other separators that may stand inside a field, and so miscount records (R16, R18).
-    """
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ allowances, fair-use cap, retail price, wholesale cost and margin made the amoun
 """
 
 import datetime as dt
-import gzip
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -29,7 +28,7 @@ from catalog.models import (
     ZoneType,
 )
 from catalog.selectors import host_network_tariff_at, tax_rate_at
-from charging.cdr import GZIP_MAGIC, HEADER, UsageRecord
+from charging.cdr import HEADER, READ_ERRORS, UsageRecord, open_lines
 from charging.engine import (
     INCOMING,
     AccountInfo,
@@ -121,13 +120,10 @@ def usage_file_line(usage_file, line_number: int) -> str | None:
         return None
     try:
         with usage_file.content.open("rb") as handle:
-            magic = handle.read(2)
-            handle.seek(0)
-            stream = gzip.GzipFile(fileobj=handle) if magic == GZIP_MAGIC else handle
-            for number, line in enumerate(stream, start=1):
+            for number, line in enumerate(open_lines(handle.file), start=1):
                 if number == line_number:
-                    return line.decode("utf-8", "replace").rstrip("\r\n")
-    except (OSError, EOFError, ValueError):
+                    return line.rstrip("\r\n")
+    except (*READ_ERRORS, ValueError):
         return None
     return None
 

@@ -2,20 +2,21 @@
 
 import datetime as dt
 import gzip
+import io
 
 import pytest
 
 from charging.cdr import (
     HEADER,
+    READ_ERRORS,
     CdrError,
-    decompress,
     iter_records,
+    open_lines,
     parse_file_name,
     parse_line,
     parse_time,
     read_layout,
     record_id_of,
-    split_lines,
 )
 from tests.charging.factories import cdr_file, cdr_line
 
@@ -27,7 +28,7 @@ def reason_of(line: str) -> str:
 
 
 def lines_of(content: bytes) -> list[str]:
-    return split_lines(decompress(content).decode("utf-8"))
+    return list(open_lines(io.BytesIO(content)))
 
 
 # --- records ------------------------------------------------------------------------------
@@ -204,9 +205,9 @@ def test_a_line_the_csv_reader_refuses_is_rejected_not_raised(line):
 
 def test_lines_end_at_newline_only():
     text = "a,b\u2028c\x0bd\x1ce\x85f\r\nnext\nlast"
-    assert split_lines(text) == ["a,b\u2028c\x0bd\x1ce\x85f\r\n", "next\n", "last"]
-    assert split_lines("x\n") == ["x\n"]
-    assert split_lines("") == []
+    assert lines_of(text.encode()) == ["a,b\u2028c\x0bd\x1ce\x85f\r\n", "next\n", "last"]
+    assert lines_of(b"x\n") == ["x\n"]
+    assert lines_of(b"") == []
 
 
 def test_records_are_numbered_by_file_line_skipping_header_empty_lines_and_trailer():
@@ -320,5 +321,15 @@ def test_a_name_off_the_pattern_is_not_parsed(name):
 
 def test_a_gzip_file_is_decompressed_and_a_plain_one_left_as_it_is():
     content = cdr_file([cdr_line("A1")])
-    assert decompress(gzip.compress(content)) == content
-    assert decompress(content) == content
+    assert "".join(lines_of(gzip.compress(content))) == content.decode()
+    assert "".join(lines_of(content)) == content.decode()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x1f\x8b\x08\x00broken", gzip.compress(b"record")[:-6], b"caf\xe9,\xff\n"],
+    ids=["not gzip after its magic", "cut short", "not UTF-8"],
+)
+def test_a_damaged_file_raises_a_read_error_while_streaming(content):
+    with pytest.raises(READ_ERRORS):
+        lines_of(content)
