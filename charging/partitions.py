@@ -147,7 +147,7 @@ def usage_file_split(*, usage_file: UsageFile, parts: int) -> list[UsageFilePart
 def usage_file_part_process(*, part: UsageFilePart, chunk: int | None = None) -> UsageFilePart:
     """Rate one part of a split file in its own transaction; the last part closes the file."""
     from charging.pipeline import close_resent_rejects, process_in_order
-    from charging.services import CHUNK, process_two_passes
+    from charging.services import CHUNK, FileCounts, process_two_passes
 
     chunk = chunk or CHUNK
     with transaction.atomic():
@@ -158,10 +158,7 @@ def usage_file_part_process(*, part: UsageFilePart, chunk: int | None = None) ->
         counts = process_in_order(usage_file, chunk=chunk, part=part)
         if counts is None:
             counts = process_two_passes(usage_file, chunk=chunk, part=part)
-        part.records_read = counts.read
-        part.records_accepted = counts.accepted
-        part.records_rejected = counts.rejected
-        part.records_duplicate = counts.duplicate
+        counts.record_on(part)
         part.status = PartStatus.DONE
         part.processed_at = timezone.now()
         part.save()
@@ -175,10 +172,7 @@ def usage_file_part_process(*, part: UsageFilePart, chunk: int | None = None) ->
                 rejected=Sum("records_rejected"),
                 duplicate=Sum("records_duplicate"),
             )
-            usage_file.records_read = totals["read"]
-            usage_file.records_accepted = totals["accepted"]
-            usage_file.records_rejected = totals["rejected"]
-            usage_file.records_duplicate = totals["duplicate"]
+            FileCounts(**totals).record_on(usage_file)
             close_resent_rejects(usage_file)
             usage_file.status = FileStatus.PROCESSED
             usage_file.processed_at = timezone.now()

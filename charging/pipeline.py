@@ -118,36 +118,25 @@ def _rate_and_write(run, writer, usage_file, batch, rejects, rejected_ids, count
 
 
 def close_resent_rejects(usage_file: UsageFile) -> int:
-    """Close the open rejects of the source whose record this file accepted (R16, R17).
+    """Close the open rejects of the source whose record this file accepted (R16, R17)."""
+    from charging.services import rejects_close_reprocessed
 
-    A rejected record sent again and accepted is its reprocessing. The event is linked to the
-    first rejection (a one-to-one link); other rejections of the same record are closed with it.
-    """
     source = usage_file.source
     accepted_here = UsageEvent.objects.filter(
         source=source, record_id=OuterRef("record_id"), usage_file=usage_file
     )
-    rejects = list(
-        RejectedRecord.objects.filter(status=RejectStatus.OPEN, usage_file__source=source)
-        .filter(Exists(accepted_here))
-        .order_by("pk")
-    )
-    if not rejects:
+    rejects = RejectedRecord.objects.filter(
+        status=RejectStatus.OPEN, usage_file__source=source
+    ).filter(Exists(accepted_here))
+    record_ids = set(rejects.values_list("record_id", flat=True))
+    if not record_ids:
         return 0
-    events = dict(
-        UsageEvent.objects.filter(
-            source=source, record_id__in={r.record_id for r in rejects}
-        ).values_list("record_id", "pk")
+    event_ids = dict(
+        UsageEvent.objects.filter(source=source, record_id__in=record_ids).values_list(
+            "record_id", "pk"
+        )
     )
-    now, linked = timezone.now(), set()
-    for reject in rejects:
-        reject.status = RejectStatus.REPROCESSED
-        reject.reprocessed_at = now
-        if reject.record_id not in linked:
-            linked.add(reject.record_id)
-            reject.usage_event_id = events[reject.record_id]
-    RejectedRecord.objects.bulk_update(rejects, ["status", "reprocessed_at", "usage_event"])
-    return len(rejects)
+    return rejects_close_reprocessed(rejects, event_ids)
 
 
 _EVENT_COLUMNS = [

@@ -57,6 +57,13 @@ class FileCounts:
     rejected: int = 0
     duplicate: int = 0
 
+    def record_on(self, target) -> None:
+        """Set the ``records_*`` counts of a usage file (or of one of its parts)."""
+        target.records_read = self.read
+        target.records_accepted = self.accepted
+        target.records_rejected = self.rejected
+        target.records_duplicate = self.duplicate
+
 
 def _user(acting_user):
     return acting_user if getattr(acting_user, "is_authenticated", False) else None
@@ -254,10 +261,7 @@ def usage_file_process(
         counts = process_in_order(usage_file, chunk=chunk) if one_pass else None
         if counts is None:
             counts = process_two_passes(usage_file, chunk=chunk)
-        usage_file.records_read = counts.read
-        usage_file.records_accepted = counts.accepted
-        usage_file.records_rejected = counts.rejected
-        usage_file.records_duplicate = counts.duplicate
+        counts.record_on(usage_file)
         usage_file.status = FileStatus.PROCESSED
         usage_file.processed_at = timezone.now()
         usage_file.save()
@@ -358,25 +362,34 @@ def _rate_chunk(run: "RatingRun", usage_file, records: list[UsageRecord], counts
 
 
 def _close_resent_rejects(source: str, events: list[UsageEvent]) -> None:
-    """A rejected record sent again and accepted is its reprocessing, not a duplicate (R17)."""
-    by_id = {event.record_id: event for event in events}
-    if not by_id:
-        return
-    open_rejects = RejectedRecord.objects.filter(
-        usage_file__source=source, record_id__in=list(by_id), status=RejectStatus.OPEN
-    )
-    now = timezone.now()
-    linked = set()
-    for reject in open_rejects.order_by("pk"):
+    """Close the open rejects of the source that these accepted events reprocess (R17)."""
+    event_ids = {event.record_id: event.pk for event in events}
+    if event_ids:
+        rejects_close_reprocessed(
+            RejectedRecord.objects.filter(
+                usage_file__source=source, record_id__in=list(event_ids), status=RejectStatus.OPEN
+            ),
+            event_ids,
+        )
+
+
+def rejects_close_reprocessed(rejects, event_ids: dict[str, int]) -> int:
+    """Close open rejects whose record was sent again and accepted: a reprocessing (R16, R17).
+
+    ``event_ids`` maps each record id to its event. A record rejected more than once (in several
+    files, or on several lines) is accepted once: the event is linked to the first rejection (a
+    one-to-one link), the others are closed with it.
+    """
+    rejects = list(rejects.order_by("pk"))
+    now, linked = timezone.now(), set()
+    for reject in rejects:
         reject.status = RejectStatus.REPROCESSED
         reject.reprocessed_at = now
-        # A record rejected more than once (in several files, or on several lines) is
-        # accepted once: the event is linked to the first rejection (a one-to-one link), the
-        # others are closed with it.
         if reject.record_id not in linked:
             linked.add(reject.record_id)
-            reject.usage_event = by_id[reject.record_id]
-        reject.save(update_fields=["status", "reprocessed_at", "usage_event"])
+            reject.usage_event_id = event_ids[reject.record_id]
+    RejectedRecord.objects.bulk_update(rejects, ["status", "reprocessed_at", "usage_event"])
+    return len(rejects)
 
 
 # --- corrections ----------------------------------------------------------------------------
