@@ -10,8 +10,13 @@ golden-october.yaml), then times, in one run:
   parallel (charging.partitions), as K Celery workers do;
 - a plain PostgreSQL ``COPY`` of the same records into an unindexed table: the physical limit
   of the machine for moving those bytes into the database;
+- the write floor: a ``COPY`` of the rows the run wrote (rated events, bucket draws, fair-use
+  counts), read back, into tables indexed as the product's are, from as many connections as
+  the run had workers, then into unindexed tables: what storing the result costs with no
+  parsing and no rating at all, the ceiling of any implementation on this machine;
 
-and prints records/s of both, their ratio and the peak memory, ending with ``RESULT {json}``.
+and prints records/s of each, the ratios to the plain COPY and the peak memory, ending with
+``RESULT {json}``.
 It works in a throwaway database (``test_<name>`` of the configured one, migrated, then
 dropped). The issue's target: 100,000 records/s end to end for 1,000,000 records on two cores,
 at least 0.35 of COPY, memory flat in N.
@@ -22,6 +27,7 @@ import datetime as dt
 import multiprocessing
 import random
 import tempfile
+import threading
 from pathlib import Path
 
 from benchmarks.common import Stopwatch, max_rss_bytes, mb, per_second, print_result, setup_django
@@ -134,6 +140,84 @@ def copy_baseline(path: Path) -> float | None:
     return copying.seconds
 
 
+# What the usage path writes for each record: the floor is measured on these tables.
+WRITTEN_TABLES = ("charging_usageevent", "subscribers_bucketmovement", "charging_fairusecount")
+
+
+def write_floor(folder: Path, *, workers: int) -> dict | None:
+    """Seconds to COPY the rows the run wrote into copies of their tables (PostgreSQL only).
+
+    The rows are read back to files (streamed: memory stays flat), then copied, split in
+    ``workers`` slices over as many connections in parallel, into tables created ``LIKE`` the
+    real ones: ``INCLUDING ALL`` (same indexes and constraints) for the indexed floor, plain
+    for the unindexed one. Bucket draws are the run's usage draws only. Nothing is kept.
+    """
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    sources = {
+        "charging_usageevent": "charging_usageevent",
+        "subscribers_bucketmovement": "(SELECT * FROM subscribers_bucketmovement "
+        "WHERE kind = 'usage')",
+        "charging_fairusecount": "charging_fairusecount",
+    }
+    slices: dict[str, list[Path]] = {}
+    with connection.cursor() as cursor:
+        for table in WRITTEN_TABLES:
+            paths = [folder / f"{table}.{index}.copy" for index in range(workers)]
+            outs = [path.open("wb") for path in paths]
+            try:
+                with cursor.copy(f"COPY {sources[table]} TO STDOUT") as copy:
+                    for index, row in enumerate(copy):  # one row a message, in text format
+                        outs[index % workers].write(row)
+            finally:
+                for out in outs:
+                    out.close()
+            slices[table] = paths
+    params = {
+        key: value
+        for key, value in connection.get_connection_params().items()
+        if key in ("dbname", "user", "password", "host", "port", "sslmode")
+    }
+    figures = {}
+    for label, including in (("indexed", "INCLUDING ALL"), ("unindexed", "INCLUDING DEFAULTS")):
+        with psycopg.connect(**params, autocommit=True) as setup:
+            for table in WRITTEN_TABLES:
+                setup.execute(f"DROP TABLE IF EXISTS floor_{table}")
+                setup.execute(f"CREATE TABLE floor_{table} (LIKE {table} {including})")
+        errors: list[BaseException] = []
+
+        def copy_slice(index: int, errors: list = errors) -> None:
+            try:
+                with psycopg.connect(**params) as conn, conn.cursor() as cur:
+                    for table in WRITTEN_TABLES:
+                        with (
+                            cur.copy(f"COPY floor_{table} FROM STDIN") as copy,
+                            slices[table][index].open("rb") as source,
+                        ):
+                            while block := source.read(1 << 20):
+                                copy.write(block)
+                    conn.commit()
+            except BaseException as error:  # reported by the caller
+                errors.append(error)
+
+        threads = [threading.Thread(target=copy_slice, args=(i,)) for i in range(workers)]
+        with Stopwatch() as copying:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        if errors:
+            raise errors[0]
+        figures[label] = copying.seconds
+        with psycopg.connect(**params, autocommit=True) as setup:
+            for table in WRITTEN_TABLES:
+                setup.execute(f"DROP TABLE floor_{table}")
+    return figures
+
+
 def _rate_part(part_id: int) -> int:
     """One worker's share: rate one part of the split file (a forked process of its own)."""
     from charging.models import UsageFilePart
@@ -184,9 +268,13 @@ def run(*, records: int, subscriptions: int, workers: int = 1) -> dict:
         copy_seconds = copy_baseline(path)
         with Stopwatch() as ingesting:
             usage_file = ingest(path, workers=workers)
+        peak_rss = max_rss_bytes()  # before the floor is measured: that is not the path's
+        peak_rss_worker = max_rss_bytes(resource.RUSAGE_CHILDREN) if workers > 1 else None
+        floor = write_floor(Path(folder), workers=max(workers, 1))
     end_to_end = per_second(records, ingesting.seconds)
     copy_rate = per_second(records, copy_seconds) if copy_seconds else None
     ratio = end_to_end / copy_rate if copy_rate else None
+    floor_rates = {label: per_second(records, seconds) for label, seconds in (floor or {}).items()}
     figures = {
         "benchmark": "rating",
         "database": connection.vendor,
@@ -203,8 +291,15 @@ def run(*, records: int, subscriptions: int, workers: int = 1) -> dict:
         "copy_s": round(copy_seconds, 2) if copy_seconds else None,
         "copy_records_per_s": round(copy_rate) if copy_rate else None,
         "ratio_to_copy": round(ratio, 4) if ratio else None,
-        "max_rss_bytes": max_rss_bytes(),
-        "max_rss_worker_bytes": max_rss_bytes(resource.RUSAGE_CHILDREN) if workers > 1 else None,
+        "max_rss_bytes": peak_rss,
+        "max_rss_worker_bytes": peak_rss_worker,
+        "write_floor_records_per_s": {label: round(rate) for label, rate in floor_rates.items()}
+        or None,
+        "write_floor_ratio_to_copy": {
+            label: round(rate / copy_rate, 4) for label, rate in floor_rates.items()
+        }
+        if copy_rate and floor_rates
+        else None,
         "target_records_per_s": TARGET_RECORDS_PER_S,
         "target_ratio": TARGET_RATIO,
         "meets_target": bool(
@@ -220,6 +315,10 @@ def run(*, records: int, subscriptions: int, workers: int = 1) -> dict:
     if copy_rate:
         print(f"plain COPY: {copy_seconds:.2f} s = {copy_rate:,.0f} records/s; "
               f"ratio {ratio:.4f} (target {TARGET_RATIO})")  # fmt: skip
+        for label, rate in floor_rates.items():
+            print(f"write floor, {label}: {rate:,.0f} records/s (ratio {rate / copy_rate:.4f}): "
+                  f"COPY of the rows written, no parsing or rating, {max(workers, 1)} "
+                  "connection(s)")  # fmt: skip
     else:
         print("plain COPY: not measured (needs PostgreSQL: set DATABASE_URL)")
     print(f"peak resident memory: {mb(figures['max_rss_bytes'])}")
