@@ -12,7 +12,6 @@ calls a ``catalog.services`` function: every business rule lives there.
 """
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
@@ -54,7 +53,15 @@ from catalog.models import (
     ZoneTable,
     ZoneType,
 )
-from core.api.fields import ConstantField, InstantField, ValidForField
+from core.api import fields
+from core.api.fields import (
+    ConstantField,
+    InstantField,
+    MoneyField,
+    MoneySchema,
+    ValidForField,
+    format_amount,
+)
 
 # Resource of each model: (router basename, @type). PlanVersion is the "planVersion" resource
 # when edited and the "productOffering" resource when sold; references to it say which.
@@ -84,17 +91,6 @@ def href(obj, request, resource: tuple[str, str] | None = None) -> str:
     """Return the absolute URL of a catalogue object's API resource."""
     basename = (resource or RESOURCES[type(obj)])[0]
     return reverse(f"api:catalog-{basename}-detail", kwargs={"pk": obj.pk}, request=request)
-
-
-def format_amount(value: Decimal) -> str:
-    """Write an amount without trailing zeros past the cent: 19.990000 -> "19.99", 0.0199 stays.
-
-    Display only, no rounding (R1): the value keeps every significant digit it has.
-    """
-    cents = value.quantize(Decimal("0.01"))
-    if cents == value:
-        return str(cents)
-    return format(value.normalize(), "f")
 
 
 # --- fields ---------------------------------------------------------------------------------
@@ -208,73 +204,11 @@ def refs(model=None, **kwargs) -> serializers.ListField:
     return serializers.ListField(child=child, **kwargs)
 
 
-@extend_schema_serializer(component_name="CatalogMoney")
-class MoneySchema(serializers.Serializer):
-    """An amount in a currency; the value is a decimal string so that it stays exact."""
-
-    unit = serializers.CharField(help_text="ISO 4217 currency code, e.g. EUR")
-    value = serializers.CharField(help_text='a decimal written as a string, e.g. "19.99"')
-
-
-@extend_schema_field(MoneySchema)
-class MoneyField(serializers.Field):
-    """Money read from an amount and a currency of the object (both dotted attribute paths)."""
-
-    def __init__(self, *, amount: str, currency: str, **kwargs):
-        self.amount_path = amount.split(".")
-        self.currency_path = currency.split(".")
-        super().__init__(read_only=True, source="*", **kwargs)
-
-    @staticmethod
-    def _read(obj, path):
-        for name in path:
-            obj = getattr(obj, name)
-        return obj
-
-    def to_representation(self, value):
-        amount = self._read(value, self.amount_path)
-        if amount is None:
-            return None
-        return {"unit": self._read(value, self.currency_path), "value": format_amount(amount)}
-
-
-@dataclass(frozen=True)
-class MoneyInput:
-    """An amount as written in a request; the view checks its unit against its owner's."""
-
-    unit: str
-    value: Decimal
-
-
-@extend_schema_field(MoneySchema)
-class MoneyInputField(serializers.Field):
-    """Money in a request: ``{"unit": "EUR", "value": "19.99"}``, not negative."""
-
-    default_error_messages = {
-        "invalid": 'money is an object {"unit": "EUR", "value": "19.99"}',
-        "unit": "unit is a three-letter ISO 4217 currency code",
-    }
+class MoneyInputField(fields.MoneyInputField):
+    """Money in a catalogue request: a price or fee, FEE_PLACES places unless told (R2)."""
 
     def __init__(self, *, decimal_places: int = FEE_PLACES, **kwargs):
-        self.value_field = serializers.DecimalField(
-            max_digits=PRICE_DIGITS, decimal_places=decimal_places, min_value=Decimal("0")
-        )
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict) or "value" not in data or "unit" not in data:
-            self.fail("invalid")
-        unit = data["unit"]
-        if not isinstance(unit, str) or len(unit) != 3 or not unit.isalpha():
-            self.fail("unit")
-        try:
-            value = self.value_field.run_validation(data["value"])
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError({"value": error.detail}) from error
-        return MoneyInput(unit=unit.upper(), value=value)
-
-    def to_representation(self, value):
-        return {"unit": value.unit, "value": format_amount(value.value)}
+        super().__init__(max_digits=PRICE_DIGITS, decimal_places=decimal_places, **kwargs)
 
 
 # --- output: resources ----------------------------------------------------------------------

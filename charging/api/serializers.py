@@ -40,7 +40,13 @@ from charging.models import (
     UsageFile,
 )
 from charging.usage_json import MAX_BATCH_RECORDS, Outcome
-from core.api.fields import ConstantField, InstantField, ValidForSchema
+from core.api.fields import (
+    ConstantField,
+    InstantField,
+    MoneySchema,
+    QuantitySchema,
+    ValidForSchema,
+)
 from core.money import quantize_rated
 from subscribers.api import serializers as subscribers_api
 from subscribers.selectors import billing_accounts_visible_to, subscriptions_visible_to
@@ -162,22 +168,6 @@ class HrefField(serializers.Field):
 
     def to_representation(self, value):
         return href(value, self.context.get("request"), self.resource)
-
-
-@extend_schema_serializer(component_name="ChargingMoney")
-class MoneySchema(serializers.Serializer):
-    """An amount in a currency; the value is a decimal string with 6 places (R2)."""
-
-    unit = serializers.CharField(help_text="ISO 4217 currency code, e.g. EUR")
-    value = serializers.CharField(help_text='a decimal written as a string, e.g. "1.140000"')
-
-
-@extend_schema_serializer(component_name="ChargingQuantity")
-class QuantitySchema(serializers.Serializer):
-    """A number of units in the service's base unit (R5)."""
-
-    amount = serializers.IntegerField()
-    units = serializers.CharField(help_text="SECOND, BYTE, MESSAGE or EVENT")
 
 
 def quantity(amount: int, service: str) -> dict:

@@ -1,6 +1,8 @@
 """Field types every API shares: TM Forum shapes that are the same in every app."""
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -66,3 +68,111 @@ class ValidForField(serializers.Field):
             "startDateTime": self.instant.to_representation(start) if start else None,
             "endDateTime": self.instant.to_representation(end) if end else None,
         }
+
+
+# --- money and quantities (R1, R2, R5) -------------------------------------------------------
+
+
+def format_amount(value: Decimal) -> str:
+    """Write an amount without trailing zeros past the cent: 19.990000 -> "19.99", 0.0199 stays.
+
+    Display only, no rounding (R1): the value keeps every significant digit it has.
+    """
+    cents = value.quantize(Decimal("0.01"))
+    if cents == value:
+        return str(cents)
+    return format(value.normalize(), "f")
+
+
+def money(amount: Decimal | None, currency: str) -> dict | None:
+    """Return ``{"unit", "value"}`` for an amount (None stays None)."""
+    if amount is None:
+        return None
+    return {"unit": currency, "value": format_amount(amount)}
+
+
+@extend_schema_serializer(component_name="Money")
+class MoneySchema(serializers.Serializer):
+    """An amount in a currency; the value is a decimal string so that it stays exact (R1)."""
+
+    unit = serializers.CharField(help_text="ISO 4217 currency code, e.g. EUR")
+    value = serializers.CharField(
+        help_text='a decimal written as a string, e.g. "19.99"; rated amounts keep their 6 '
+        'places, e.g. "1.140000" (R2)'
+    )
+
+
+@extend_schema_field(MoneySchema)
+class MoneyField(serializers.Field):
+    """Money read from an amount and a currency of the object (both dotted attribute paths)."""
+
+    def __init__(self, *, amount: str, currency: str, **kwargs):
+        self.amount_path = amount.split(".")
+        self.currency_path = currency.split(".")
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    @staticmethod
+    def _read(obj, path):
+        for name in path:
+            obj = getattr(obj, name)
+        return obj
+
+    def to_representation(self, value):
+        return money(self._read(value, self.amount_path), self._read(value, self.currency_path))
+
+
+@dataclass(frozen=True)
+class MoneyInput:
+    """An amount as written in a request; the view checks its unit against its owner's."""
+
+    unit: str
+    value: Decimal
+
+
+@extend_schema_field(MoneySchema)
+class MoneyInputField(serializers.Field):
+    """Money in a request: ``{"unit": "EUR", "value": "19.99"}``, not negative unless ``signed``.
+
+    A value written as a JSON number is refused: it may already have lost digits (R1).
+    """
+
+    default_error_messages = {
+        # fail() formats the message: its braces are doubled.
+        "invalid": 'money is an object {{"unit": "EUR", "value": "19.99"}}',
+        "unit": "unit is a three-letter ISO 4217 currency code",
+        "float": 'write the value as a string, e.g. "19.99", so it stays exact (R1)',
+    }
+
+    def __init__(self, *, max_digits: int, decimal_places: int, signed: bool = False, **kwargs):
+        self.value_field = serializers.DecimalField(
+            max_digits=max_digits,
+            decimal_places=decimal_places,
+            min_value=None if signed else Decimal("0"),
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict) or "value" not in data or "unit" not in data:
+            self.fail("invalid")
+        unit = data["unit"]
+        if not isinstance(unit, str) or len(unit) != 3 or not unit.isalpha():
+            self.fail("unit")
+        if isinstance(data["value"], float):
+            raise serializers.ValidationError({"value": [self.error_messages["float"]]})
+        try:
+            value = self.value_field.run_validation(data["value"])
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"value": error.detail}) from error
+        return MoneyInput(unit=unit.upper(), value=value)
+
+    def to_representation(self, value):
+        return money(value.value, value.unit)
+
+
+@extend_schema_serializer(component_name="Quantity")
+class QuantitySchema(serializers.Serializer):
+    """A number of units (TMF Quantity) in the service's base unit: seconds, bytes, messages or
+    events (R5)."""
+
+    amount = serializers.IntegerField()
+    units = serializers.CharField(help_text="SECOND, BYTE, MESSAGE or EVENT")

@@ -12,7 +12,6 @@ which calls one ``subscribers.services`` function: every business rule lives the
 """
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.urls import NoReverseMatch
@@ -23,7 +22,17 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from catalog.models import AddOn, Brand, HostNetwork, PaymentModel, Plan, TaxRegion
-from core.api.fields import ConstantField, InstantField, ValidForField
+from core.api import fields
+from core.api.fields import (
+    ConstantField,
+    InstantField,
+    MoneyField,
+    MoneySchema,
+    QuantitySchema,
+    ValidForField,
+    format_amount,
+    money,
+)
 from subscribers.models import (
     AMOUNT_DIGITS,
     BalanceMovement,
@@ -106,24 +115,6 @@ def reference(obj, request, resource: tuple[str, str] | None = None) -> dict:
     kind = resource or RESOURCES.get(type(obj)) or CATALOG_RESOURCES[type(obj)]
     body["@referredType"] = kind[1]
     return body
-
-
-def format_amount(value: Decimal) -> str:
-    """Write an amount without trailing zeros past the cent: 10.000000 -> "10.00".
-
-    Display only, no rounding (R1): the value keeps every significant digit it has.
-    """
-    cents = value.quantize(Decimal("0.01"))
-    if cents == value:
-        return str(cents)
-    return format(value.normalize(), "f")
-
-
-def money(amount: Decimal | None, currency: str) -> dict | None:
-    """Return ``{"unit", "value"}`` for an amount (None stays None)."""
-    if amount is None:
-        return None
-    return {"unit": currency, "value": format_amount(amount)}
 
 
 # --- fields ---------------------------------------------------------------------------------
@@ -209,84 +200,11 @@ def refs(**kwargs) -> serializers.ListField:
     return serializers.ListField(child=RefField(), read_only=True, **kwargs)
 
 
-@extend_schema_serializer(component_name="SubscribersMoney")
-class MoneySchema(serializers.Serializer):
-    """An amount in a currency; the value is a decimal string so that it stays exact."""
+class MoneyInputField(fields.MoneyInputField):
+    """Money in a subscribers request: cents (R1) unless told, up to AMOUNT_DIGITS digits."""
 
-    unit = serializers.CharField(help_text="ISO 4217 currency code, e.g. EUR")
-    value = serializers.CharField(help_text='a decimal written as a string, e.g. "19.99"')
-
-
-@extend_schema_field(MoneySchema)
-class MoneyField(serializers.Field):
-    """Money read from an amount and a currency of the object (both dotted attribute paths)."""
-
-    def __init__(self, *, amount: str, currency: str, **kwargs):
-        self.amount_path = amount.split(".")
-        self.currency_path = currency.split(".")
-        super().__init__(read_only=True, source="*", **kwargs)
-
-    @staticmethod
-    def _read(obj, path):
-        for name in path:
-            obj = getattr(obj, name)
-        return obj
-
-    def to_representation(self, value):
-        return money(self._read(value, self.amount_path), self._read(value, self.currency_path))
-
-
-@dataclass(frozen=True)
-class MoneyInput:
-    """An amount as written in a request; the view checks its unit against its account's."""
-
-    unit: str
-    value: Decimal
-
-
-@extend_schema_field(MoneySchema)
-class MoneyInputField(serializers.Field):
-    """Money in a request: ``{"unit": "EUR", "value": "19.99"}``."""
-
-    default_error_messages = {
-        "invalid": 'money is an object {"unit": "EUR", "value": "19.99"}',
-        "unit": "unit is a three-letter ISO 4217 currency code",
-    }
-
-    def __init__(self, *, decimal_places: int = 2, signed: bool = False, **kwargs):
-        self.value_field = serializers.DecimalField(
-            max_digits=AMOUNT_DIGITS,
-            decimal_places=decimal_places,
-            min_value=None if signed else Decimal("0"),
-        )
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict) or "value" not in data or "unit" not in data:
-            self.fail("invalid")
-        unit = data["unit"]
-        if not isinstance(unit, str) or len(unit) != 3 or not unit.isalpha():
-            self.fail("unit")
-        if isinstance(data["value"], float):
-            raise serializers.ValidationError(
-                {"value": ['write the value as a string, e.g. "19.99", so it stays exact (R1)']}
-            )
-        try:
-            value = self.value_field.run_validation(data["value"])
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError({"value": error.detail}) from error
-        return MoneyInput(unit=unit.upper(), value=value)
-
-    def to_representation(self, value):
-        return money(value.value, value.unit)
-
-
-@extend_schema_serializer(component_name="Quantity")
-class QuantitySchema(serializers.Serializer):
-    """A number of units (TMF Quantity): seconds, bytes, messages or events (R5)."""
-
-    amount = serializers.IntegerField()
-    units = serializers.CharField(help_text="SECOND, BYTE, MESSAGE or EVENT")
+    def __init__(self, *, decimal_places: int = 2, **kwargs):
+        super().__init__(max_digits=AMOUNT_DIGITS, decimal_places=decimal_places, **kwargs)
 
 
 # --- output: resources ----------------------------------------------------------------------

@@ -45,6 +45,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.fields import MoneyInput, money
 from core.idempotency import idempotent
 from subscribers import services
 from subscribers.api import filters
@@ -122,7 +123,7 @@ def service_errors(names: dict[str, str] | None = None):
         raise serializers.ValidationError(detail) from error
 
 
-def take_money(money: api.MoneyInput, currency: str, field: str) -> Decimal:
+def take_money(money: MoneyInput, currency: str, field: str) -> Decimal:
     """Return a written amount's value, refusing a unit other than ``currency``."""
     if money.unit != currency:
         raise serializers.ValidationError(
@@ -681,7 +682,7 @@ class AdjustBalanceView(APIView):
                 pk=moved.pk,
                 billing_account=account,
                 bucket=None,
-                amount=api.money(moved.amount, moved.currency),
+                amount=money(moved.amount, moved.currency),
                 quantity=None,
                 reason=moved.reason,
                 reference=moved.reference,

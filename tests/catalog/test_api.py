@@ -512,6 +512,12 @@ def test_a_row_of_a_draft_card_is_written_changed_and_deleted(
     assert changed.json()["unitOfMeasure"] == "EVENT"
     wrong_unit = client.patch(row_url, {"price": {"unit": "GBP", "value": "0.25"}})
     assert wrong_unit.status_code == 400
+    # A price that is not a money object, or a float that may have lost digits (R1): 400.
+    not_money = client.patch(row_url, {"price": "0.25"})
+    assert not_money.status_code == 400, not_money.content
+    assert "money is an object" in str(not_money.json())
+    a_float = client.patch(row_url, {"price": {"unit": "EUR", "value": 0.25}})
+    assert a_float.status_code == 400 and "string" in str(a_float.json())
     assert client.delete(row_url).status_code == 204
     assert RateRow.objects.filter(rate_card_id=draft["id"]).count() == 15
 
@@ -666,7 +672,9 @@ def test_schema_includes_the_catalogue_paths(auditor, api_client_for):
         assert path in paths
     assert "post" not in paths[f"{API}/productOffering/"]
     schemas = response.json()["components"]["schemas"]
-    assert set(schemas["CatalogMoney"]["properties"]) == {"unit", "value"}
+    assert set(schemas["Money"]["properties"]) == {"unit", "value"}
+    # One money shape for the whole API, whichever app's resource carries it.
+    assert sorted(name for name in schemas if "Money" in name) == ["Money", "MoneyRequest"]
 
 
 def test_browsable_api_page_renders_for_an_operator(golden_catalog, operator, console_client_for):

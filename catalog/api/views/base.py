@@ -14,7 +14,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 
-from catalog.api import serializers as api
+from core.api.fields import MoneyInput
 
 # The many-to-many zone sets of rows, allowances and policies, prefetched together.
 ZONES = ("destination_zones", "roaming_zones")
@@ -63,7 +63,7 @@ def take_money(data: dict, currency: str, names: dict[str, str], owner: str) -> 
     """Replace written money by its Decimal value, refusing a unit other than ``currency``."""
     for name, api_name in names.items():
         amount = data.get(name)
-        if isinstance(amount, api.MoneyInput):
+        if isinstance(amount, MoneyInput):
             if amount.unit != currency:
                 raise serializers.ValidationError(
                     {f"{api_name}.unit": [f"{owner} is priced in {currency}, not {amount.unit}"]}

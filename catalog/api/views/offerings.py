@@ -35,6 +35,7 @@ from catalog.models import (
     Status,
 )
 from catalog.selectors import IN_FORCE, plan_version_at
+from core.api.fields import MoneyInput
 
 # --- plans and their versions ---------------------------------------------------------------
 
@@ -361,7 +362,7 @@ class AddOnViewSet(CatalogWriteMixin, CatalogViewSet):
 
     def save(self, add_on, data):
         price = data.get("price")
-        if isinstance(price, api.MoneyInput):
+        if isinstance(price, MoneyInput):
             data["currency"], data["price"] = price.unit, price.value
         return services.add_on_save(data=data, add_on=add_on, acting_user=self.request.user)
 
