@@ -170,7 +170,7 @@ class RefField(serializers.Field):
     """A reference ``{"id", "href", "name", "@referredType"}``; written as ``{"id": "7"}``."""
 
     default_error_messages = {
-        "invalid": 'a reference is an object with an id, e.g. {"id": "7"}',
+        "invalid": 'a reference is an object with an id, e.g. {{"id": "7"}}',
         "does_not_exist": "no {what} with id {pk}",
     }
 

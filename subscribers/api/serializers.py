@@ -162,7 +162,7 @@ class RefField(serializers.Field):
     """
 
     default_error_messages = {
-        "invalid": 'a reference is an object with an id, e.g. {"id": "7"}',
+        "invalid": 'a reference is an object with an id, e.g. {{"id": "7"}}',
         "does_not_exist": "no {what} with id {pk}",
     }
 
@@ -266,7 +266,7 @@ class EngagedPartyField(serializers.Field):
         "taxId": ("tax_id", 32),
     }
     default_error_messages = {
-        "invalid": 'an object such as {"@type": "Individual", "givenName": …, "familyName": …}',
+        "invalid": ('an object such as {{"@type": "Individual", "givenName": …, "familyName": …}}'),
         "type": "@type is Individual or Organization",
     }
 
@@ -335,7 +335,7 @@ class ContactMediumField(serializers.Field):
         },
     }
     default_error_messages = {
-        "invalid": 'a list of {"mediumType": …, "characteristic": {…}}',
+        "invalid": 'a list of {{"mediumType": …, "characteristic": {{…}}}}',
     }
 
     def __init__(self, **kwargs):
@@ -827,7 +827,7 @@ class SimRefField(serializers.Field):
     """A SIM named by ``{"id": "7"}`` or by ``{"iccid": "8949…"}``."""
 
     default_error_messages = {
-        "invalid": 'a SIM is named {"id": "7"} or {"iccid": "8949…"}',
+        "invalid": 'a SIM is named {{"id": "7"}} or {{"iccid": "8949…"}}',
         "does_not_exist": "no SIM {value}",
     }
 

@@ -748,3 +748,17 @@ def test_patch_changes_only_the_fields_it_names(golden_subscribers, api_client_f
     )
     assert moved.status_code == 400
     assert moved.json()["fieldErrors"] == {"customer": ["an account stays with its customer"]}
+
+
+def test_a_top_up_with_malformed_reference_and_amount_gets_field_errors_not_a_500(
+    golden_subscribers, golden_catalog, api_client_for, operator
+):
+    account, _ = prepaid_account(golden_catalog, golden_subscribers.customers["A"])
+    body = {"billingAccount": str(account.pk), "amount": "20.00", "channel": "card",
+            "reference": "PSP-bad"}  # fmt: skip
+    response = api_client_for(operator).post(url("topupBalance"), body, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()
+    assert 'e.g. {"id": "7"}' in str(errors)  # the reference's shape, braces and all
+    assert 'money is an object {"unit": "EUR"' in str(errors)
+    assert balance(account) == Decimal("0")
