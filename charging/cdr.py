@@ -143,7 +143,10 @@ def parse_time(event_time: str, utc_offset: str) -> dt.datetime:
         )
     except ValueError as error:
         raise CdrError("BAD_TIME", f"event_time {event_time!r}") from error
-    return local.astimezone(dt.UTC)
+    try:
+        return local.astimezone(dt.UTC)
+    except OverflowError as error:  # e.g. 00010101000000 at +0200: before year 1 in UTC
+        raise CdrError("BAD_TIME", f"event_time {event_time!r} {utc_offset}") from error
 
 
 # What the usage event's columns hold: seconds in a 32-bit field, bytes (uplink + downlink) in
@@ -300,7 +303,8 @@ def read_layout(lines) -> Layout:
             continue
         if text.startswith("TRAILER,"):
             value = text.split(",", 1)[1]
-            trailer = int(value) if _digits(value) else -1
+            # -1: not a number; -2: more than the file row can hold (both quarantine, R18).
+            trailer = -1 if not _digits(value) else -2 if len(value) > 9 else int(value)
             continue
         if text:
             count += 1
@@ -309,6 +313,8 @@ def read_layout(lines) -> Layout:
         problem = "the first line is not the expected header"
     elif trailer is None:
         problem = "the trailer line is missing"
+    elif trailer == -2:
+        problem = "the trailer's record count is larger than any file holds"
     elif trailer < 0:
         problem = "the trailer's record count is not a number"
     elif trailer != count:

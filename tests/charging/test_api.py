@@ -211,6 +211,18 @@ def test_a_file_whose_trailer_does_not_count_its_records_is_kept_held_with_201(
     assert "the trailer counts 3 records, the file holds 1" in body["statusDetail"]
 
 
+def test_a_file_whose_trailer_count_no_file_could_hold_is_quarantined_not_a_500(
+    golden_api, operator, api_client_for
+):
+    lines = (SAMPLES / FILE_1).read_text().splitlines()
+    content = "\n".join([*lines[:2], "TRAILER,99999999999"]).encode() + b"\n"
+    response = post_file(api_client_for(operator), "CDR_HOSTNET_20261101004500_000005.csv", content)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "quarantined"
+    assert "larger than any file holds" in body["statusDetail"]
+
+
 def test_a_gzip_file_is_received_and_downloaded_as_it_came(golden_api, operator, api_client_for):
     packed = gzip.compress(b"".join((SAMPLES / FILE_1).read_bytes().splitlines(True)[:1]))
     client = api_client_for(operator)

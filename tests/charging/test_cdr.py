@@ -138,6 +138,14 @@ def test_an_event_time_or_utc_offset_that_does_not_parse_is_bad_time(column, val
     assert reason_of(cdr_line("X4", **{column: value})) == "BAD_TIME"
 
 
+@pytest.mark.parametrize(
+    ("event_time", "utc_offset"), [("00010101000000", "+0200"), ("99991231235959", "-0200")]
+)
+def test_an_event_time_that_leaves_the_calendar_in_utc_is_bad_time(event_time, utc_offset):
+    line = cdr_line("X6", event_time=event_time, utc_offset=utc_offset)
+    assert reason_of(line) == "BAD_TIME"  # kept with its reason, not a crash (R16)
+
+
 def test_no_msisdn_and_no_imsi_is_no_subscriber_id():
     assert reason_of(cdr_line("X5", served_msisdn="", served_imsi="")) == "NO_SUBSCRIBER_ID"
 
@@ -255,6 +263,13 @@ def test_a_trailer_count_that_is_not_a_number_breaks_the_frame(count):
     assert not layout.intact
     assert layout.trailer_count is None
     assert layout.problem == "the trailer's record count is not a number"
+
+
+def test_a_trailer_count_too_large_for_any_file_breaks_the_frame():
+    layout = read_layout(lines_of(cdr_file([cdr_line("A1")], trailer="99999999999")))
+    assert not layout.intact
+    assert layout.trailer_count is None
+    assert layout.problem == "the trailer's record count is larger than any file holds"
 
 
 def test_lines_after_the_trailer_break_the_frame():
