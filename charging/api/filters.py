@@ -24,11 +24,12 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
+from core.api.filters import InstantFilter
 from subscribers.api.filters import code_filter, digits, id_filter
 
 
-def instant_filter(field_name: str, lookup_expr: str, label: str) -> filters.IsoDateTimeFilter:
-    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr=lookup_expr, label=label)
+def instant_filter(field_name: str, lookup_expr: str, label: str) -> InstantFilter:
+    return InstantFilter(field_name=field_name, lookup_expr=lookup_expr, label=label)
 
 
 class UsageFileFilter(filters.FilterSet):

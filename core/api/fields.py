@@ -22,6 +22,24 @@ class ConstantField(serializers.Field):
         return self.value
 
 
+# The widest UTC offsets in use (Pacific islands: -12:00 to +14:00). A larger one is a typo, and
+# PostgreSQL refuses offsets past 15:59 with an error instead of a field error.
+MAX_UTC_OFFSET = dt.timedelta(hours=14)
+OFFSET_MESSAGE = "give a UTC offset between -14:00 and +14:00"
+
+
+def instant_in_utc(value: dt.datetime) -> dt.datetime:
+    """Return an aware instant in UTC; ValueError (with a message for the user) when its offset
+    is not one in use or the instant leaves the calendar once in UTC (R6)."""
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError(OFFSET_MESSAGE)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError as error:
+        raise ValueError("the instant is outside the years 1 to 9999 in UTC") from error
+
+
 class InstantField(serializers.DateTimeField):
     """An aware instant, written in UTC; an input without a UTC offset is refused (R6)."""
 
@@ -38,11 +56,18 @@ class InstantField(serializers.DateTimeField):
                 parsed = parse_datetime(value.strip())
             except ValueError:
                 parsed = None
-            if parsed is not None and parsed.tzinfo is None:
+        elif isinstance(value, dt.datetime):
+            parsed = value
+        else:
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:
                 self.fail("naive")
-        elif isinstance(value, dt.datetime) and value.tzinfo is None:
-            self.fail("naive")
-        return super().to_internal_value(value)
+            try:
+                instant_in_utc(parsed)
+            except ValueError as error:
+                raise serializers.ValidationError(str(error), code="invalid") from error
+        return super().to_internal_value(value)  # in UTC (default_timezone)
 
 
 @extend_schema_serializer(component_name="ValidFor")

@@ -10,6 +10,7 @@ import django_filters as filters
 from django.db.models import Q
 
 from catalog.models import PaymentModel
+from core.api.filters import InstantFilter
 from subscribers.models import (
     BalanceMovement,
     BillingAccount,
@@ -153,7 +154,7 @@ class BucketFilter(filters.FilterSet):
     billingAccount = id_filter("billing_account_id", "id of the billing account")
     source = filters.ChoiceFilter(choices=BucketSource.choices)
     shared = filters.BooleanFilter()
-    validAt = filters.IsoDateTimeFilter(
+    validAt = InstantFilter(
         method="filter_valid_at", label="only buckets valid at this instant (ISO 8601)"
     )
     ordering = filters.OrderingFilter(
@@ -184,10 +185,10 @@ class BalanceActionFilter(filters.FilterSet):
     billingAccount = id_filter("billing_account_id", "id of the billing account")
     actionType = filters.ChoiceFilter(field_name="kind", choices=MovementKind.choices)
     reference = filters.CharFilter(field_name="reference")
-    createdFrom = filters.IsoDateTimeFilter(
+    createdFrom = InstantFilter(
         field_name="created_at", lookup_expr="gte", label="created at or after (ISO 8601)"
     )
-    createdBefore = filters.IsoDateTimeFilter(
+    createdBefore = InstantFilter(
         field_name="created_at", lookup_expr="lt", label="created before (ISO 8601)"
     )
     ordering = filters.OrderingFilter(fields=(("id", "id"), ("created_at", "createdAt")))

@@ -3,9 +3,18 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from core.api.fields import MoneyField, MoneyInput, MoneyInputField, format_amount, money
+from core.api.fields import (
+    InstantField,
+    MoneyField,
+    MoneyInput,
+    MoneyInputField,
+    format_amount,
+    money,
+)
+from core.api.filters import InstantFormField
 
 
 class PriceIn(serializers.Serializer):
@@ -78,3 +87,41 @@ def test_money_field_reads_amount_and_currency_paths():
 
     field = MoneyField(amount="price", currency="owner.currency")
     assert field.to_representation(Row()) == {"unit": "EUR", "value": "0.09"}
+
+
+# --- instants (R6) ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-10-15T12:00:00+02:00", "2026-10-15T10:00:00+00:00"),
+        ("2026-10-15T12:00:00+14:00", "2026-10-14T22:00:00+00:00"),
+        ("2026-10-15T12:00:00-12:00", "2026-10-16T00:00:00+00:00"),
+    ],
+)
+def test_an_instant_is_taken_in_utc(text, utc):
+    assert InstantField().run_validation(text).isoformat() == utc
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2026-01-01T00:00:00+16:00", "between -14:00 and +14:00"),  # PostgreSQL refuses it
+        ("2026-01-01T00:00:00-14:30", "between -14:00 and +14:00"),
+        ("0001-01-01T00:00:00+02:00", "outside the years 1 to 9999"),
+        ("9999-12-31T23:00:00-02:00", "outside the years 1 to 9999"),
+        ("2026-01-01T00:00:00", "with its UTC offset"),
+    ],
+)
+def test_an_instant_the_database_cannot_hold_is_a_field_error(text, message):
+    with pytest.raises(serializers.ValidationError) as refused:
+        InstantField().run_validation(text)
+    assert message in str(refused.value.detail)
+
+
+def test_an_instant_filter_reads_the_offset_and_refuses_one_not_in_use():
+    field = InstantFormField()
+    assert field.clean("2026-10-15T12:00:00 02:00").isoformat() == "2026-10-15T10:00:00+00:00"
+    with pytest.raises(ValidationError, match="between -14:00 and"):
+        field.clean("2026-10-15T12:00:00+16:00")

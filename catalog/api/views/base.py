@@ -14,7 +14,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 
-from core.api.fields import MoneyInput
+from core.api.fields import MoneyInput, instant_in_utc
 
 # The many-to-many zone sets of rows, allowances and policies, prefetched together.
 ZONES = ("destination_zones", "roaming_zones")
@@ -90,7 +90,10 @@ def parse_instant(raw: str | None, name: str = "instant") -> dt.datetime:
         raise serializers.ValidationError(
             {name: ["give the instant with its UTC offset, e.g. 2026-10-15T10:00:00Z"]}
         )
-    return value
+    try:
+        return instant_in_utc(value)
+    except ValueError as error:
+        raise serializers.ValidationError({name: [str(error)]}) from error
 
 
 # --- base -----------------------------------------------------------------------------------
