@@ -49,8 +49,8 @@ def idempotent(view_method):
         if not key:
             return view_method(self, request, *args, **kwargs)
         key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise ValidationError({HEADER: [f"must be 1 to {MAX_KEY_LENGTH} characters"]})
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise ValidationError({HEADER: [f"must be 1 to {MAX_KEY_LENGTH} printable characters"]})
         fingerprint = request_fingerprint(request)
         existing = _stored(request.user, key)
         if existing is not None:

@@ -125,6 +125,40 @@ def test_too_long_key_is_a_400(operator):
     assert "Idempotency-Key" in response.data["fieldErrors"]
 
 
+def test_a_key_with_control_characters_is_a_400_not_a_database_error(operator):
+    response = _post(operator, {"amount": "1.00"}, key="k\x00-4")
+    assert response.status_code == 400
+    assert "printable" in response.data["fieldErrors"]["Idempotency-Key"][0]
+    assert not IdempotencyKey.objects.exists()
+
+
+def _post_raw(user, content: bytes):
+    request = APIRequestFactory().post(
+        "/api/v1/test/topup", content, content_type="application/json"
+    )
+    force_authenticate(request, user=user)
+    return CountingTopUp.as_view()(request)
+
+
+def test_json_nested_past_the_recursion_limit_is_a_400(operator):
+    CountingTopUp.calls = 0
+    response = _post_raw(operator, b"[" * 100_000 + b"]" * 100_000)
+    assert response.status_code == 400
+    assert response.data["code"] == "PARSE_ERROR"
+    assert "nested too deeply" in response.data["message"]
+    assert CountingTopUp.calls == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"amount": "1.00\\u0000"}', b'{"amount": "1", "items": [{"a\\u0000": 1}]}'],
+)
+def test_a_nul_character_anywhere_in_json_is_a_400(operator, content):
+    response = _post_raw(operator, content)
+    assert response.status_code == 400
+    assert "NUL" in response.data["message"]
+
+
 def test_idempotency_key_uniqueness_is_a_database_constraint(operator):
     constraints = connection.introspection.get_constraints(
         connection.cursor(), IdempotencyKey._meta.db_table
