@@ -738,13 +738,29 @@ class ZoneInput(serializers.Serializer):
     )
 
 
-class TimeBandWindowInput(serializers.Serializer):
+class WholeInput(serializers.Serializer):
+    """A nested input that replaces what it names: its required fields stay required in a
+    PATCH (DRF makes a partial update partial all the way down, and a band without its code
+    reached the service as a KeyError)."""
+
+    def validate(self, attrs):
+        missing = {
+            name: [field.error_messages["required"]]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and field.source not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class TimeBandWindowInput(WholeInput):
     days = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
     startTime = TimeOfDayField(source="start_time")
     endTime = TimeOfDayField(source="end_time")
 
 
-class TimeBandInput(serializers.Serializer):
+class TimeBandInput(WholeInput):
     code = serializers.CharField(max_length=32)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     isRest = serializers.BooleanField(source="is_rest", required=False, default=False)

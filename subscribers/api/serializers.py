@@ -287,7 +287,8 @@ class EngagedPartyField(serializers.Field):
             self.fail("invalid")
         result = {}
         if "@type" in data or not self.parent.partial:
-            if data.get("@type") not in KINDS_OF_PARTY:
+            kind = data.get("@type")
+            if not isinstance(kind, str) or kind not in KINDS_OF_PARTY:
                 self.fail("type")
             result["kind"] = KINDS_OF_PARTY[data["@type"]]
         errors = {}
@@ -373,7 +374,7 @@ class ContactMediumField(serializers.Field):
                 errors[f"[{index}]"] = [self.error_messages["invalid"]]
                 continue
             kind = medium.get("mediumType")
-            if kind not in self.MEDIA:
+            if not isinstance(kind, str) or kind not in self.MEDIA:
                 errors[f"[{index}].mediumType"] = ["one of email, phone, postalAddress"]
                 continue
             if kind in seen:

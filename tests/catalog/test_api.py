@@ -569,6 +569,24 @@ def test_a_band_set_covering_the_week_is_created(operator, api_client_for):
     assert bands["WEEK"]["isRest"] is True
 
 
+def test_a_patch_replacing_bands_needs_each_band_whole(operator, api_client_for):
+    client = api_client_for(operator)
+    created = client.post(
+        f"{API}/timeBandSet/",
+        {"code": "ALLWEEK", "name": "All week", "timezone": "Europe/Berlin",
+         "bands": [{"code": "ALL", "isRest": True}]},
+    )  # fmt: skip
+    assert created.status_code == 201, created.json()
+    patched = client.patch(
+        created.json()["href"],
+        {"bands": [{"name": "no code"}, {"code": "W", "windows": [{"startTime": "00:00"}]}]},
+    )
+    assert patched.status_code == 400, patched.content  # was a KeyError (500)
+    errors = patched.json()["fieldErrors"]
+    assert errors["bands[0].code"] == ["This field is required."]
+    assert set(errors) >= {"bands[1].windows[0].days", "bands[1].windows[0].endTime"}
+
+
 def test_a_prefix_of_another_zone_is_refused(golden_draft_catalog, operator, api_client_for):
     response = api_client_for(operator).post(
         f"{API}/zone/",

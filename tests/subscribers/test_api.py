@@ -762,3 +762,21 @@ def test_a_top_up_with_malformed_reference_and_amount_gets_field_errors_not_a_50
     assert 'e.g. {"id": "7"}' in str(errors)  # the reference's shape, braces and all
     assert 'money is an object {"unit": "EUR"' in str(errors)
     assert balance(account) == Decimal("0")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"engagedParty": {"@type": {"x": 1}}},
+        {"engagedParty": {"@type": ["Individual"]}},
+        {"contactMedium": [{"mediumType": {"x": 1}, "characteristic": {}}]},
+        {"contactMedium": [{"mediumType": ["email"], "characteristic": {}}]},
+    ],
+)
+def test_a_party_or_medium_type_that_is_not_text_is_a_field_error(
+    golden_subscribers, api_client_for, operator, body
+):
+    customer = golden_subscribers.customers["A"]
+    response = api_client_for(operator).patch(url(f"customer/{customer.pk}"), body, format="json")
+    assert response.status_code == 400, response.content  # was a TypeError (500)
+    assert response.json()["fieldErrors"]
