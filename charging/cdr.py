@@ -261,11 +261,19 @@ def split_fields(raw: str) -> list[str]:
 
 def parse_line(raw: str, *, line_number: int) -> UsageRecord:
     """Parse one CSV record line (RFC 4180 quoting)."""
+    if "\x00" in raw:  # no field may hold one, and PostgreSQL text cannot store it
+        raise CdrError("BAD_FIELD", "the line holds a NUL character (kept as \\x00)")
     return parse_fields(split_fields(raw), line_number=line_number, raw=raw)
+
+
+def storable_text(raw: str) -> str:
+    """A rejected line as it can be kept: a NUL (which database text cannot hold) as ``\\x00``."""
+    return raw.replace("\x00", "\\x00") if "\x00" in raw else raw
 
 
 def record_id_of(raw: str) -> str:
     """Return a line's first field as well as it can be read (the id of a rejected line)."""
+    raw = storable_text(raw)
     try:
         fields = next(csv.reader([raw]), [])
     except csv.Error:

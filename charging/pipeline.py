@@ -29,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from charging.cdr import CdrError, parse_line, record_id_of
+from charging.cdr import CdrError, parse_line, record_id_of, storable_text
 from charging.models import FairUseCount, RejectedRecord, RejectStatus, UsageEvent, UsageFile
 from charging.rating import EVENT_FIELDS, RatingRun, usage_event_build, usage_event_values
 from subscribers.models import BucketMovement, BucketMovementKind
@@ -78,7 +78,7 @@ def _one_pass(usage_file: UsageFile, chunk: int, part):
                 rejects.append(
                     RejectedRecord(
                         usage_file=usage_file, line_number=number, record_id=record_id_of(raw),
-                        raw=raw, reason=error.reason, detail=error.detail[:300],
+                        raw=storable_text(raw), reason=error.reason, detail=error.detail[:300],
                     )
                 )  # fmt: skip
                 continue

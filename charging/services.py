@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from charging.cdr import (
     parse_line,
     read_layout,
     record_id_of,
+    storable_text,
 )
 from charging.models import (
     FileOrigin,
@@ -254,21 +255,44 @@ def usage_file_process(
     """
     from charging.pipeline import process_in_order
 
-    with transaction.atomic():
-        usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
-        if usage_file.status != FileStatus.PROCESSING:
-            raise ValidationError({"status": f"file {usage_file.name} is {usage_file.status}"})
-        counts = process_in_order(usage_file, chunk=chunk) if one_pass else None
-        if counts is None:
-            counts = process_two_passes(usage_file, chunk=chunk)
-        counts.record_on(usage_file)
-        usage_file.status = FileStatus.PROCESSED
-        usage_file.processed_at = timezone.now()
-        usage_file.save()
+    try:
+        with transaction.atomic():
+            usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
+            if usage_file.status != FileStatus.PROCESSING:
+                raise ValidationError({"status": f"file {usage_file.name} is {usage_file.status}"})
+            counts = process_in_order(usage_file, chunk=chunk) if one_pass else None
+            if counts is None:
+                counts = process_two_passes(usage_file, chunk=chunk)
+            counts.record_on(usage_file)
+            usage_file.status = FileStatus.PROCESSED
+            usage_file.processed_at = timezone.now()
+            usage_file.save()
+    except (ValidationError, OperationalError):
+        raise  # a file not to process, or the database away for a while: the caller retries
+    except Exception as error:
+        return _processing_failed(usage_file, error)
     logger.info(
         "usage file %s: read %s, accepted %s, rejected %s, duplicates %s",
         usage_file.name, counts.read, counts.accepted, counts.rejected, counts.duplicate,
     )  # fmt: skip
+    return usage_file
+
+
+def _processing_failed(usage_file: UsageFile, error: Exception) -> UsageFile:
+    """Mark a file failed by an error nobody foresaw, instead of leaving it processing forever.
+
+    Its transaction was rolled back: nothing of it was written, and a failed file is not a
+    duplicate (R17), so it can be sent again once the cause is fixed.
+    """
+    logger.exception("usage file %s: processing failed", usage_file.name)
+    UsageFile.objects.filter(pk=usage_file.pk, status=FileStatus.PROCESSING).update(
+        status=FileStatus.FAILED,
+        status_detail=(
+            f"processing stopped, nothing written ({type(error).__name__}: {error}); "
+            "send the file again once the cause is fixed"
+        )[:500],
+    )
+    usage_file.refresh_from_db()
     return usage_file
 
 
@@ -318,8 +342,8 @@ def _read_chunk(
             record_id = record_id_of(raw)
             rejects.append(
                 RejectedRecord(
-                    usage_file=usage_file, line_number=number, record_id=record_id, raw=raw,
-                    reason=error.reason, detail=error.detail[:300],
+                    usage_file=usage_file, line_number=number, record_id=record_id,
+                    raw=storable_text(raw), reason=error.reason, detail=error.detail[:300],
                 )
             )  # fmt: skip
             continue

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from charging import pipeline
 from charging.models import (
     FairUseCount,
     FileStatus,
@@ -495,3 +496,35 @@ def test_a_file_that_failed_on_our_side_may_be_sent_again(world):
     again = usage_file_ingest(name="CDR_NOSUCH_20261101000500_000001.csv", content=content)
     assert first.status == again.status == FileStatus.FAILED
     assert again.duplicate_of is None
+
+
+# --- lines the database cannot hold, errors nobody foresaw (R16) ----------------------------
+
+
+@pytest.mark.parametrize("one_pass", [True, False])
+def test_a_nul_character_in_a_line_is_a_bad_field_kept_escaped(world, one_pass):
+    lines = [cdr_line("A1"), cdr_line("A\x002", apn="inter\x00net"), cdr_line("A3")]
+    received = usage_file_receive(name=file_name(1), content=cdr_file(lines), origin="command")
+    usage_file = usage_file_process(usage_file=received, one_pass=one_pass)
+    assert counts(usage_file) == (FileStatus.PROCESSED, 3, 2, 1, 0)
+    reject = RejectedRecord.objects.get(usage_file=usage_file)
+    assert (reject.reason, reject.line_number, reject.record_id) == ("BAD_FIELD", 3, "A\\x002")
+    assert "inter\\x00net" in reject.raw and "\x00" not in reject.raw
+
+
+def test_an_error_nobody_foresaw_fails_the_file_with_its_reason_and_it_can_be_sent_again(
+    world, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in rating")
+
+    monkeypatch.setattr(pipeline, "process_in_order", broken)
+    failed = ingest(1, [cdr_line("A1")])
+    assert failed.status == FileStatus.FAILED
+    assert "processing stopped, nothing written (RuntimeError: a bug in rating)" in (
+        failed.status_detail
+    )
+    assert not UsageEvent.objects.filter(usage_file=failed).exists()
+    monkeypatch.undo()
+    again = ingest(1, [cdr_line("A1")])  # the same bytes: a failed file is no duplicate (R17)
+    assert counts(again) == (FileStatus.PROCESSED, 1, 1, 0, 0)
