@@ -152,7 +152,7 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # REST API (DRF) under /api/v1/.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.RolePermissions"],

@@ -33,6 +33,13 @@ def test_bad_token_is_401_with_error_body(client):
     assert body["code"] == "AUTHENTICATION_FAILED"
 
 
+@pytest.mark.parametrize("key", ["a\x00b", "0" * 39, "Z" * 40, "0" * 41])
+def test_a_token_no_key_can_be_is_401_not_a_database_error(client, key):
+    response = client.get("/api/v1/catalog/plan/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 401
+    assert response.json()["message"] == "Invalid token."
+
+
 def test_unknown_api_path_is_a_json_404(api_client_for, auditor):
     response = api_client_for(auditor).get("/api/v1/no-such-resource/")
     assert response.status_code == 404
