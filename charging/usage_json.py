@@ -132,7 +132,8 @@ def _event_time(value) -> tuple[str, str, str]:
         return text, "", f"usageDate {text!r}: the UTC offset has seconds"
     sign = "-" if minutes < 0 else "+"
     hours, minutes = divmod(abs(minutes), 60)
-    return f"{parsed:%Y%m%d%H%M%S}", f"{sign}{hours:02d}{minutes:02d}", ""
+    local = f"{parsed.year:04d}{parsed:%m%d%H%M%S}"  # %Y does not pad years before 1000
+    return local, f"{sign}{hours:02d}{minutes:02d}", ""
 
 
 def usage_record_fields(record: dict) -> tuple[list[str], str]:
@@ -185,6 +186,10 @@ def usage_record_parse(record, *, line_number: int) -> UsageRecord:
     """
     if not isinstance(record, dict):
         raise CdrError("BAD_FIELD", "a usage record is a JSON object")
+    nested = sorted(name for name, value in record.items() if isinstance(value, dict | list))
+    if nested:  # its JSON text would pass for an id, an APN or a charging id
+        names = ", ".join(nested)
+        raise CdrError("BAD_FIELD", f"{names}: a text or a number, not an object or a list")
     fields, time_problem = usage_record_fields(record)
     if any(_unstorable(value) for value in fields):
         raise CdrError("BAD_FIELD", "a field holds a line break, a NUL or an invalid character")

@@ -392,6 +392,23 @@ def test_a_batch_answers_each_records_outcome_and_balances(golden_api, operator,
     )
 
 
+def test_a_record_whose_field_is_an_object_or_a_list_is_rejected_not_stored_as_json(
+    golden_api, operator, api_client_for
+):
+    listed = {**A3_RECORD, "recordId": ["J5"]}
+    nested = {**A3_RECORD, "recordId": "J6", "apn": {"name": "internet"}}
+    early = {**A3_RECORD, "recordId": "J7", "usageDate": "0999-10-01T10:00:00+02:00"}
+    response = api_client_for(operator).post(f"{API}/usage", batch(listed, nested, early))
+    assert response.status_code == 201, response.content
+    outcomes = [(r["outcome"], r.get("reason"), r.get("detail")) for r in response.json()["usage"]]
+    assert outcomes[:2] == [
+        ("rejected", "BAD_FIELD", "recordId: a text or a number, not an object or a list"),
+        ("rejected", "BAD_FIELD", "apn: a text or a number, not an object or a list"),
+    ]
+    assert outcomes[2][1] != "BAD_TIME", outcomes[2]  # year 999 keeps its four digits
+    assert not UsageEvent.objects.filter(record_id__startswith="[").exists()
+
+
 def test_a_record_sent_as_json_costs_what_the_same_record_costs_from_a_file(
     golden_api, operator, api_client_for
 ):
