@@ -59,6 +59,7 @@ from core.api.fields import (
     InstantField,
     MoneyField,
     MoneySchema,
+    ReferenceSchema,
     ValidForField,
     format_amount,
 )
@@ -148,21 +149,6 @@ def reference(obj, request, resource: tuple[str, str] | None = None) -> dict:
         body["code"] = obj.code
     body["@referredType"] = (resource or RESOURCES[type(obj)])[1]
     return body
-
-
-@extend_schema_serializer(component_name="CatalogReference")
-class ReferenceSchema(serializers.Serializer):
-    """A reference to another resource; a request names it by ``id`` alone."""
-
-    id = serializers.CharField(help_text="id of the referred resource")
-    href = serializers.URLField(read_only=True)
-    name = serializers.CharField(read_only=True)
-    code = serializers.CharField(read_only=True, required=False)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["@referredType"] = serializers.CharField(read_only=True)
-        return fields
 
 
 @extend_schema_field(ReferenceSchema)

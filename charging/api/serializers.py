@@ -45,6 +45,7 @@ from core.api.fields import (
     InstantField,
     MoneySchema,
     QuantitySchema,
+    ReferenceSchema,
     ValidForSchema,
 )
 from core.money import quantize_rated
@@ -129,21 +130,6 @@ def inline_enum(values, **kwargs) -> serializers.ChoiceField:
 
 
 # --- fields ---------------------------------------------------------------------------------
-
-
-@extend_schema_serializer(component_name="ChargingReference")
-class ReferenceSchema(serializers.Serializer):
-    """A reference to another resource; a request names it by ``id`` alone."""
-
-    id = serializers.CharField(help_text="id of the referred resource")
-    href = serializers.URLField(read_only=True, allow_null=True)
-    name = serializers.CharField(read_only=True)
-    code = serializers.CharField(read_only=True, required=False)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["@referredType"] = serializers.CharField(read_only=True)
-        return fields
 
 
 @extend_schema_field(ReferenceSchema)

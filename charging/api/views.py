@@ -52,6 +52,7 @@ from charging.tasks import usage_file_process_task
 from charging.usage_json import usage_batch_ingest
 from charging.views.base import rerate_jobs_visible_to, usage_events_visible_to
 from core.api.errors import error_body
+from core.api.parsers import NestedJSONParser
 from core.idempotency import idempotent
 from subscribers.api.views import read_input, schema_run, service_errors
 from subscribers.selectors import brands_of
@@ -258,6 +259,8 @@ class UsageViewSet(ChargingViewSet):
     serializer_class = api.UsageSerializer
     filterset_class = filters.UsageFilter
     http_method_names = ["get", "post", "head", "options"]
+    # A batch's records are checked one by one: one holding a NUL is rejected and kept (R16).
+    parser_classes = [NestedJSONParser]
 
     def visible(self, user):
         return usage_events(user)

@@ -70,6 +70,25 @@ class InstantField(serializers.DateTimeField):
         return super().to_internal_value(value)  # in UTC (default_timezone)
 
 
+@extend_schema_serializer(component_name="Reference")
+class ReferenceSchema(serializers.Serializer):
+    """A reference to another resource (TMF EntityRef); a request names it by ``id`` alone."""
+
+    id = serializers.CharField(help_text="id of the referred resource")
+    href = serializers.URLField(read_only=True, allow_null=True)
+    name = serializers.CharField(read_only=True)
+    # Not read-only so that responses do not list it as required: objects without a code
+    # (a customer, a usage event) are referred to without one. A request's code is ignored.
+    code = serializers.CharField(
+        required=False, help_text="the referred object's code, when it has one (read only)"
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["@referredType"] = serializers.CharField(read_only=True)
+        return fields
+
+
 @extend_schema_serializer(component_name="ValidFor")
 class ValidForSchema(serializers.Serializer):
     """A period [startDateTime, endDateTime); an open end is null."""

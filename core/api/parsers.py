@@ -21,19 +21,25 @@ def _has_nul(data) -> bool:
     return False
 
 
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing what no request can mean and the database cannot store.
-
-    A document nested past Python's recursion limit raised RecursionError (a 500); a NUL
-    character in any string cannot be stored in PostgreSQL text and reached it from fields
-    that are not plain CharFields (which refuse it themselves).
-    """
+class NestedJSONParser(parsers.JSONParser):
+    """DRF's JSON parser; a document nested past Python's recursion limit (RecursionError, a
+    500) is a parse error. For a body whose records are checked one by one (a usage batch,
+    where a record holding a NUL is rejected and kept with its reason, R16)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            data = super().parse(stream, media_type, parser_context)
+            return super().parse(stream, media_type, parser_context)
         except RecursionError as error:
             raise ParseError("JSON parse error - the document is nested too deeply") from error
+
+
+class JSONParser(NestedJSONParser):
+    """The API's JSON parser: also refuses a NUL character in any key or string, which
+    PostgreSQL text cannot store and which reached it from fields that are not plain
+    CharFields (those refuse it themselves)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
         if _has_nul(data):
             raise ParseError("JSON parse error - text may not contain NUL (\\u0000) characters")
         return data

@@ -29,6 +29,7 @@ from core.api.fields import (
     MoneyField,
     MoneySchema,
     QuantitySchema,
+    ReferenceSchema,
     ValidForField,
     format_amount,
     money,
@@ -136,21 +137,6 @@ class HrefField(serializers.Field):
 
     def to_representation(self, value):
         return href(value, self.context.get("request"), self.resource)
-
-
-@extend_schema_serializer(component_name="SubscribersReference")
-class ReferenceSchema(serializers.Serializer):
-    """A reference to another resource; a request names it by ``id`` alone."""
-
-    id = serializers.CharField(help_text="id of the referred resource")
-    href = serializers.URLField(read_only=True, allow_null=True)
-    name = serializers.CharField(read_only=True)
-    code = serializers.CharField(read_only=True, required=False)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["@referredType"] = serializers.CharField(read_only=True)
-        return fields
 
 
 @extend_schema_field(ReferenceSchema)
