@@ -190,6 +190,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.document_errors",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One name per choice set that several fields or resources share (else schema warnings).
     "ENUM_NAME_OVERRIDES": {

@@ -19,6 +19,25 @@ def test_schema_is_served_to_a_token_client(api_client_for, auditor):
     assert response.json()["openapi"].startswith("3.")
 
 
+def test_the_schema_documents_every_operations_error_answers(api_client_for, auditor):
+    schema = api_client_for(auditor).get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    error = schema["components"]["schemas"]["Error"]
+    assert {"@type", "status", "code", "message"} <= set(error["required"])
+    ref = {"$ref": "#/components/schemas/Error"}
+    paths = schema["paths"]
+    create = paths["/api/v1/catalog/productOfferingPrice/"]["post"]["responses"]
+    assert create["400"]["content"]["application/json"]["schema"] == ref
+    assert create["409"]["content"]["application/json"]["schema"] == ref
+    detail = paths["/api/v1/charging/usage/{id}/"]["get"]["responses"]
+    assert set(detail) >= {"200", "401", "403", "404"} and "400" not in detail
+    listed = paths["/api/v1/charging/usage/"]["get"]["responses"]
+    assert listed["400"]["content"]["application/json"]["schema"] == ref  # bad filters
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                assert "401" in operation["responses"], operation["operationId"]
+
+
 def test_docs_page_is_served_to_a_logged_in_user(console_client_for, auditor):
     assert console_client_for(auditor).get("/api/docs/").status_code == 200
     assert console_client_for(auditor).get("/api/redoc/").status_code == 200
