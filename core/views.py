@@ -136,6 +136,14 @@ def _wants_json(request) -> bool:
     return request.path_info.startswith("/api/")
 
 
+def error_400(request, exception=None):
+    """A request Django refused before any view (too many fields, a suspicious header)."""
+    if _wants_json(request):
+        reason = str(exception) if exception is not None and str(exception) else "Bad request."
+        return json_error_response(400, reason)
+    return render(request, "400.html", status=400)
+
+
 def error_403(request, exception=None):
     if _wants_json(request):
         return json_error_response(403, "You do not have permission to perform this action.")

@@ -101,5 +101,7 @@ def exception_handler(exc, context):
 
 def json_error_response(status_code: int, message: str) -> JsonResponse:
     """Answer a failure outside DRF (404 of an unknown API path, a 500) with the error body."""
-    code = {404: "NOT_FOUND", 500: "INTERNAL_ERROR", 403: "FORBIDDEN"}.get(status_code, "ERROR")
+    code = {400: "BAD_REQUEST", 404: "NOT_FOUND", 500: "INTERNAL_ERROR", 403: "FORBIDDEN"}.get(
+        status_code, "ERROR"
+    )
     return JsonResponse(error_body(status_code, code, message), status=status_code)

@@ -59,6 +59,17 @@ def test_a_token_no_key_can_be_is_401_not_a_database_error(client, key):
     assert response.json()["message"] == "Invalid token."
 
 
+def test_a_body_django_refuses_before_any_view_is_a_json_400(api_client_for, operator):
+    too_many = "&".join(f"f{i}=1" for i in range(1_100))  # DATA_UPLOAD_MAX_NUMBER_FIELDS
+    response = api_client_for(operator).post(
+        "/api/v1/charging/usageFile/", too_many, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    body = response.json()  # the API's error body, not Django's HTML page
+    assert (body["@type"], body["code"]) == ("Error", "BAD_REQUEST")
+    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in body["message"]
+
+
 def test_unknown_api_path_is_a_json_404(api_client_for, auditor):
     response = api_client_for(auditor).get("/api/v1/no-such-resource/")
     assert response.status_code == 404
