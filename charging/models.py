@@ -95,6 +95,7 @@ class UsageFile(models.Model):
 class PartStatus(models.TextChoices):
     QUEUED = "queued", "queued"
     DONE = "done", "done"
+    FAILED = "failed", "failed"
 
 
 class UsageFilePart(models.Model):
@@ -115,6 +116,7 @@ class UsageFilePart(models.Model):
     records_rejected = models.PositiveIntegerField(default=0)
     records_duplicate = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
+    detail = models.CharField(max_length=500, blank=True, help_text="why the part failed")
 
     class Meta:
         ordering = ["usage_file", "number"]

@@ -25,7 +25,7 @@ from contextlib import ExitStack
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -145,7 +145,57 @@ def usage_file_split(*, usage_file: UsageFile, parts: int) -> list[UsageFilePart
 
 
 def usage_file_part_process(*, part: UsageFilePart, chunk: int | None = None) -> UsageFilePart:
-    """Rate one part of a split file in its own transaction; the last part closes the file."""
+    """Rate one part of a split file in its own transaction; the last part closes the file.
+
+    A part that meets an error nobody foresaw is rolled back alone and marked failed, with the
+    error, on the part and on its file (which stays processing: the other parts are kept);
+    ``usage_file_parts_retry`` runs it again once the cause is fixed. Database outages raise
+    for the task to retry.
+    """
+    try:
+        return _part_process(part, chunk)
+    except OperationalError:
+        raise
+    except Exception as error:
+        return _part_failed(part, error)
+
+
+def _part_failed(part: UsageFilePart, error: Exception) -> UsageFilePart:
+    logger.exception("usage file part %s: processing failed", part.pk)
+    detail = f"{type(error).__name__}: {error}"[:400]
+    with transaction.atomic():
+        part = UsageFilePart.objects.select_for_update().get(pk=part.pk)
+        if part.status == PartStatus.DONE:
+            return part
+        part.status, part.detail = PartStatus.FAILED, detail
+        part.save(update_fields=["status", "detail"])
+        UsageFile.objects.filter(pk=part.usage_file_id).update(
+            status_detail=(
+                f"part {part.number} failed, nothing of it written ({detail}); the other "
+                "parts are kept: retry the failed parts once the cause is fixed"
+            )[:500]
+        )
+    return part
+
+
+def usage_file_parts_retry(*, usage_file: UsageFile) -> list[int]:
+    """Queue a split file's failed parts again; return their ids for the caller to dispatch."""
+    with transaction.atomic():
+        usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
+        if usage_file.status != FileStatus.PROCESSING:
+            raise ValidationError({"status": f"file {usage_file.name} is {usage_file.status}"})
+        failed = list(
+            usage_file.parts.filter(status=PartStatus.FAILED).values_list("pk", flat=True)
+        )
+        if not failed:
+            raise ValidationError({"parts": f"file {usage_file.name} has no failed part"})
+        UsageFilePart.objects.filter(pk__in=failed).update(status=PartStatus.QUEUED, detail="")
+        usage_file.status_detail = ""
+        usage_file.save(update_fields=["status_detail"])
+    return failed
+
+
+def _part_process(part: UsageFilePart, chunk: int | None) -> UsageFilePart:
     from charging.pipeline import close_resent_rejects, process_in_order
     from charging.services import CHUNK, FileCounts, process_two_passes
 

@@ -12,6 +12,11 @@ urlpatterns: list = [
     path("files/upload/", files.UsageFileUploadView.as_view(), name="usagefile-create"),
     path("files/<int:pk>/", files.UsageFileDetailView.as_view(), name="usagefile-detail"),
     path(
+        "files/<int:pk>/retry-parts/",
+        files.UsageFileRetryPartsView.as_view(),
+        name="usagefile-retry-parts",
+    ),
+    path(
         "files/<int:pk>/download/",
         files.UsageFileDownloadView.as_view(),
         name="usagefile-download",

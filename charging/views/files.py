@@ -19,17 +19,24 @@ from charging.forms import (
 from charging.models import (
     FileOrigin,
     FileStatus,
+    PartStatus,
     RatingStatus,
     RejectedRecord,
     RejectStatus,
     SequenceGap,
     UsageFile,
 )
+from charging.partitions import usage_file_parts_retry
 from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
 from charging.tables import RejectedRecordTable, UsageFileTable
-from charging.tasks import usage_file_process_task
+from charging.tasks import usage_file_part_process_task, usage_file_process_task
 from charging.views.base import add_service_errors
-from core.console.views import ConsoleDetailView, ConsoleListView, ModelPermissionMixin
+from core.console.views import (
+    ConsoleActionView,
+    ConsoleDetailView,
+    ConsoleListView,
+    ModelPermissionMixin,
+)
 
 REFRESH_SECONDS = 3
 
@@ -88,6 +95,15 @@ class UsageFileDetailView(ConsoleDetailView):
                     "url": reverse("charging:usagefile-download", args=[self.object.pk]),
                 }
             )
+        if self.object.status == FileStatus.PROCESSING and any(
+            part.status == PartStatus.FAILED for part in self.object.parts.all()
+        ):
+            actions.append(
+                {
+                    "label": "Retry the failed parts",
+                    "url": reverse("charging:usagefile-retry-parts", args=[self.object.pk]),
+                }
+            )
         if self.object.status == FileStatus.PROCESSED:
             actions.append(
                 {
@@ -117,6 +133,22 @@ class UsageFileDetailView(ConsoleDetailView):
             else 0,
         )
         return context
+
+
+class UsageFileRetryPartsView(ConsoleActionView):
+    """Queue a split file's failed parts again, once the cause of their failure is fixed."""
+
+    model = UsageFile
+    verb = "Retry the failed parts"
+    explanation = (
+        "Each failed part was rolled back alone: nothing of it was written, and the file's other "
+        "parts are kept. Its records are read and rated again by a worker; a part never counts "
+        "twice."
+    )
+
+    def perform(self, usage_file):
+        for part_id in usage_file_parts_retry(usage_file=usage_file):
+            usage_file_part_process_task.delay(part_id)
 
 
 class UsageFileDownloadView(ModelPermissionMixin, generic.View):

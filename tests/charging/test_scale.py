@@ -289,3 +289,41 @@ def test_the_processing_task_splits_a_large_file_into_parallel_part_tasks(world,
     assert answer["parts"] == 2
     assert part_statuses == [PartStatus.DONE, PartStatus.DONE]
     assert in_parts == whole
+
+
+def test_a_part_that_fails_is_kept_apart_and_retried_from_the_file_page(
+    world,  # noqa: F811
+    operator,
+    console_client_for,
+):
+    from django.urls import reverse
+
+    from charging import pipeline
+
+    client = console_client_for(operator)
+    with transaction.atomic():
+        usage_file = usage_file_receive(name=file_name(1), content=cdr_file(split_file_lines(20)))
+        first, second = usage_file_split(usage_file=usage_file, parts=2)
+        first = usage_file_part_process(part=first)
+        with mock.patch.object(pipeline, "process_in_order", side_effect=RuntimeError("a bug")):
+            failed = usage_file_part_process(part=second)
+        usage_file.refresh_from_db()
+        failed_state = (failed.status, failed.detail, usage_file.status, usage_file.status_detail)
+        written = UsageEvent.objects.filter(usage_file=usage_file).count()
+        page = reverse("charging:usagefile-detail", args=[usage_file.pk])
+        body = client.get(page).content.decode()
+        retry = reverse("charging:usagefile-retry-parts", args=[usage_file.pk])
+        answer = client.post(retry)  # eager Celery: the part runs again inline
+        usage_file.refresh_from_db()
+        second.refresh_from_db()
+        again = client.post(retry)  # nothing failed any more: refused with a message
+        transaction.set_rollback(True)
+    assert failed_state[:3] == (PartStatus.FAILED, "RuntimeError: a bug", FileStatus.PROCESSING)
+    assert failed_state[3].startswith("part 2 failed, nothing of it written (RuntimeError: a bug)")
+    assert written == first.records_accepted  # the other part is kept
+    assert "Retry the failed parts" in body and "RuntimeError: a bug" in body
+    assert answer.status_code == 302
+    assert (second.status, usage_file.status, usage_file.status_detail) == (
+        PartStatus.DONE, FileStatus.PROCESSED, "")  # fmt: skip
+    assert usage_file.records_read == 20
+    assert again.status_code == 302
