@@ -697,10 +697,25 @@ def host_network_save(
     if bad or not codes:
         raise ValidationError({"plmn_codes": "one or more MCC+MNC codes of 5 or 6 digits"})
     network = host_network or HostNetwork()
+    if network.pk and code != network.code and _usage_came_from(network.code):
+        raise ValidationError(
+            {
+                "code": f"usage files came from {network.code}: the code names their source and "
+                "keeps record ids unique per source (R17), so it cannot change"
+            }
+        )
     network.code, network.name = code, name
     network.plmn_codes, network.country_code = codes, country_code
     with transaction.atomic():
         return _save(network, acting_user)
+
+
+def _usage_came_from(source: str) -> bool:
+    """Tell whether any usage file was received from a source (charging, looked up lazily:
+    charging builds on the catalogue, not the other way round)."""
+    from django.apps import apps
+
+    return apps.get_model("charging", "UsageFile").objects.filter(source=source).exists()
 
 
 def host_network_tariff_set(

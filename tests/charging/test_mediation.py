@@ -528,3 +528,20 @@ def test_an_error_nobody_foresaw_fails_the_file_with_its_reason_and_it_can_be_se
     monkeypatch.undo()
     again = ingest(1, [cdr_line("A1")])  # the same bytes: a failed file is no duplicate (R17)
     assert counts(again) == (FileStatus.PROCESSED, 1, 1, 0, 0)
+
+
+def test_a_host_networks_code_is_frozen_once_its_files_arrived(world):
+    from catalog.models import HostNetwork
+    from catalog.services import host_network_save
+
+    network = HostNetwork.objects.get(code="HOSTNET")
+    same = {"plmn_codes": network.plmn_codes, "country_code": network.country_code,
+            "host_network": network}  # fmt: skip
+    host_network_save(code="HOSTNET2", name=network.name, **same)  # no file yet: a typo fixed
+    host_network_save(code="HOSTNET", name=network.name, **same)
+    ingest(1, [cdr_line("A1")])
+    with pytest.raises(ValidationError) as refused:
+        host_network_save(code="HOSTNET2", name=network.name, **same)
+    assert "usage files came from HOSTNET" in str(refused.value.message_dict["code"])
+    renamed = host_network_save(code="HOSTNET", name="Host network (renamed)", **same)
+    assert renamed.name == "Host network (renamed)"
