@@ -179,8 +179,11 @@ class UsageFileViewSet(ChargingViewSet):
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="the bytes as received (CSV, gzip or JSON)"
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description=description)
+            for media_type, description in (
+                ("text/csv", "a usage file as received"),
+                ("application/gzip", "a .csv.gz usage file as received"),
+                ("application/json", "a batch of usage records as received (its JSON)"),
             )
         },
         filters=False,

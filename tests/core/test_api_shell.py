@@ -32,6 +32,8 @@ def test_the_schema_documents_every_operations_error_answers(api_client_for, aud
     assert set(detail) >= {"200", "401", "403", "404"} and "400" not in detail
     listed = paths["/api/v1/charging/usage/"]["get"]["responses"]
     assert listed["400"]["content"]["application/json"]["schema"] == ref  # bad filters
+    download = paths["/api/v1/charging/usageFile/{id}/content/"]["get"]["responses"]["200"]
+    assert set(download["content"]) == {"text/csv", "application/gzip", "application/json"}
     for operations in paths.values():
         for method, operation in operations.items():
             if method in ("get", "post", "put", "patch", "delete"):
