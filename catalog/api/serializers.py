@@ -14,7 +14,6 @@ calls a ``catalog.services`` function: every business rule lives there.
 import datetime as dt
 from decimal import Decimal
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -100,18 +99,6 @@ def href(obj, request, resource: tuple[str, str] | None = None) -> str:
 def enum_field(choices, **kwargs) -> serializers.ChoiceField:
     """A choice field; its enum is named once in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]."""
     return serializers.ChoiceField(choices=choices, **kwargs)
-
-
-@extend_schema_field(OpenApiTypes.URI)
-class HrefField(serializers.Field):
-    """The absolute URL of the object itself."""
-
-    def __init__(self, resource: tuple[str, str] | None = None, **kwargs):
-        self.resource = resource
-        super().__init__(read_only=True, source="*", **kwargs)
-
-    def to_representation(self, value):
-        return href(value, self.context.get("request"), self.resource)
 
 
 @extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"})
@@ -200,20 +187,11 @@ class MoneyInputField(fields.MoneyInputField):
 # --- output: resources ----------------------------------------------------------------------
 
 
-class ResourceSerializer(serializers.Serializer):
+class ResourceSerializer(fields.ResourceSerializer):
     """A resource: ``id``, ``href`` and ``@type`` first, then the declared fields."""
 
-    resource: tuple[str, str] | None = None
-
-    def get_fields(self):
-        resource = self.resource or RESOURCES[self.Meta.model]
-        fields = {
-            "id": serializers.CharField(source="pk", read_only=True),
-            "href": HrefField(resource),
-            "@type": ConstantField(resource[1]),
-        }
-        fields.update(super().get_fields())
-        return fields
+    resources = RESOURCES
+    href = staticmethod(href)
 
 
 class BrandSerializer(ResourceSerializer):

@@ -40,6 +40,7 @@ from charging.models import (
     UsageFile,
 )
 from charging.usage_json import MAX_BATCH_RECORDS, Outcome
+from core.api import fields
 from core.api.fields import (
     ConstantField,
     InstantField,
@@ -144,36 +145,15 @@ class RefField(serializers.Field):
         return reference(value, self.context.get("request"))
 
 
-@extend_schema_field(OpenApiTypes.URI)
-class HrefField(serializers.Field):
-    """The absolute URL of the object itself."""
-
-    def __init__(self, resource: tuple[str, str] | None = None, **kwargs):
-        self.resource = resource
-        super().__init__(read_only=True, source="*", **kwargs)
-
-    def to_representation(self, value):
-        return href(value, self.context.get("request"), self.resource)
-
-
 def quantity(amount: int, service: str) -> dict:
     return {"amount": amount, "units": SERVICE_UNITS.get(service, "EVENT")}
 
 
-class ResourceSerializer(serializers.Serializer):
+class ResourceSerializer(fields.ResourceSerializer):
     """A resource: ``id``, ``href`` and ``@type`` first, then the declared fields."""
 
-    resource: tuple[str, str] | None = None
-
-    def get_fields(self):
-        resource = self.resource or RESOURCES[self.Meta.model]
-        fields = {
-            "id": serializers.CharField(source="pk", read_only=True),
-            "href": HrefField(resource),
-            "@type": ConstantField(resource[1]),
-        }
-        fields.update(super().get_fields())
-        return fields
+    resources = RESOURCES
+    href = staticmethod(href)
 
 
 # --- usage files ----------------------------------------------------------------------------

@@ -114,6 +114,44 @@ class ValidForField(serializers.Field):
         }
 
 
+# --- resources -------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class HrefField(serializers.Field):
+    """The absolute URL of the object itself, by its app's ``href(obj, request, resource)``."""
+
+    def __init__(self, resource: tuple[str, str] | None = None, *, href, **kwargs):
+        self.resource, self.href = resource, href
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, value):
+        return self.href(value, self.context.get("request"), self.resource)
+
+
+class ResourceSerializer(serializers.Serializer):
+    """A resource: ``id``, ``href`` and ``@type`` first, then the declared fields.
+
+    Each app's base sets ``resources`` (model -> (route basename, @type)) and ``href`` (a
+    staticmethod: the absolute URL of one of its objects); a serializer may name its own
+    ``resource``.
+    """
+
+    resource: tuple[str, str] | None = None
+    resources: dict = {}
+    href = None
+
+    def get_fields(self):
+        resource = self.resource or self.resources[self.Meta.model]
+        fields = {
+            "id": serializers.CharField(source="pk", read_only=True),
+            "href": HrefField(resource, href=type(self).href),
+            "@type": ConstantField(resource[1]),
+        }
+        fields.update(super().get_fields())
+        return fields
+
+
 # --- money and quantities (R1, R2, R5) -------------------------------------------------------
 
 

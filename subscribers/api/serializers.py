@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.urls import NoReverseMatch
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -127,18 +126,6 @@ def enum_field(choices, **kwargs) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=choices, **kwargs)
 
 
-@extend_schema_field(OpenApiTypes.URI)
-class HrefField(serializers.Field):
-    """The absolute URL of the object itself."""
-
-    def __init__(self, resource: tuple[str, str] | None = None, **kwargs):
-        self.resource = resource
-        super().__init__(read_only=True, source="*", **kwargs)
-
-    def to_representation(self, value):
-        return href(value, self.context.get("request"), self.resource)
-
-
 @extend_schema_field(ReferenceSchema)
 class RefField(serializers.Field):
     """A reference ``{"id", "href", "name", "@referredType"}``; written as ``{"id": "7"}``.
@@ -196,20 +183,11 @@ class MoneyInputField(fields.MoneyInputField):
 # --- output: resources ----------------------------------------------------------------------
 
 
-class ResourceSerializer(serializers.Serializer):
+class ResourceSerializer(fields.ResourceSerializer):
     """A resource: ``id``, ``href`` and ``@type`` first, then the declared fields."""
 
-    resource: tuple[str, str] | None = None
-
-    def get_fields(self):
-        resource = self.resource or RESOURCES[self.Meta.model]
-        fields = {
-            "id": serializers.CharField(source="pk", read_only=True),
-            "href": HrefField(resource),
-            "@type": ConstantField(resource[1]),
-        }
-        fields.update(super().get_fields())
-        return fields
+    resources = RESOURCES
+    href = staticmethod(href)
 
 
 # TMF629 customer --------------------------------------------------------------------------
