@@ -244,7 +244,8 @@ def parse_fields(fields: list[str], *, line_number: int, raw: str) -> UsageRecor
 
 
 # A line with none of these characters splits at its commas exactly as the csv module reads it;
-# a line with any of them (quoting, a stray carriage return, a NUL) goes through the csv module.
+# a line with any of them goes through the csv module (quoting, a stray carriage return) or is
+# refused (a NUL: no field may hold one, and PostgreSQL text cannot store it).
 _CSV_SPECIAL = re.compile(r'["\r\n\x00]')
 _PLAIN_LINE_MAX = 100_000  # under the csv module's field size limit
 
@@ -253,6 +254,8 @@ def split_fields(raw: str) -> list[str]:
     """Split a record line into its fields (RFC 4180 quoting); raise CdrError when unreadable."""
     if len(raw) < _PLAIN_LINE_MAX and _CSV_SPECIAL.search(raw) is None:
         return raw.split(",")
+    if "\x00" in raw:
+        raise CdrError("BAD_FIELD", "the line holds a NUL character (kept as \\x00)")
     try:
         return next(csv.reader([raw]), [])
     except csv.Error as error:  # a stray carriage return, a field past the csv size limit
@@ -261,8 +264,6 @@ def split_fields(raw: str) -> list[str]:
 
 def parse_line(raw: str, *, line_number: int) -> UsageRecord:
     """Parse one CSV record line (RFC 4180 quoting)."""
-    if "\x00" in raw:  # no field may hold one, and PostgreSQL text cannot store it
-        raise CdrError("BAD_FIELD", "the line holds a NUL character (kept as \\x00)")
     return parse_fields(split_fields(raw), line_number=line_number, raw=raw)
 
 

@@ -95,8 +95,9 @@ class UsageFileDetailView(ConsoleDetailView):
                     "url": reverse("charging:usagefile-download", args=[self.object.pk]),
                 }
             )
-        if self.object.status == FileStatus.PROCESSING and any(
-            part.status == PartStatus.FAILED for part in self.object.parts.all()
+        if (
+            self.object.status == FileStatus.PROCESSING
+            and self.object.parts.filter(status=PartStatus.FAILED).exists()
         ):
             actions.append(
                 {
