@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "djmoney",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "core",
     # The business, in dependency order: an app imports only the apps above it (README).
@@ -188,6 +189,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

@@ -6,7 +6,7 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdr"
+SAMPLES = Path(__file__).resolve().parents[2] / "charging" / "samples"
 FILE_1 = "CDR_HOSTNET_20261101000500_000001.csv"
 FILE_2 = "CDR_HOSTNET_20261101001000_000002.csv"
 

@@ -31,7 +31,7 @@ from subscribers.models import BrandScope
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/charging"
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdr"
+SAMPLES = Path(__file__).resolve().parents[2] / "charging" / "samples"
 FILE_1 = "CDR_HOSTNET_20261101000500_000001.csv"
 FILE_2 = "CDR_HOSTNET_20261101001000_000002.csv"
 FILE_4 = "CDR_HOSTNET_20261101003000_000004.csv"

@@ -16,7 +16,7 @@ from subscribers.services import bucket_remaining
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdr"
+SAMPLES = Path(__file__).resolve().parents[2] / "charging" / "samples"
 OCTOBER = (
     dt.datetime(2026, 9, 30, 22, tzinfo=dt.UTC),
     dt.datetime(2026, 10, 31, 23, tzinfo=dt.UTC),
