@@ -614,7 +614,7 @@ def test_accumulated_balance_and_ledger_of_an_account(
     assert client.get(url("balanceAction"), {"billingAccount": other}).json()["count"] == 0
 
 
-# A bucket's status is read against the clock: the test stands inside its validity, whatever today is.
+# A bucket's status is read against the clock: the test stands inside its validity on any day.
 @time_machine.travel(dt.datetime(2026, 11, 15, 12, 0, tzinfo=dt.UTC), tick=False)
 def test_bucket_adjustment_and_remaining_value(
     golden_subscribers, api_client_for, operator, auditor
