@@ -13,6 +13,7 @@ from collections import Counter
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Subquery
 from simple_history.utils import bulk_create_with_history
 from stdnum import luhn
 from stdnum.at import uid as at_uid
@@ -152,6 +153,40 @@ def austrian_vat_number(rng: random.Random) -> str:
     return f"AT{body}{at_uid.calc_check_digit(body)}"
 
 
+def date_by_first_order(*, customers) -> None:
+    """Date demo customers, accounts and subscriptions by their first order, not by the load day.
+
+    A customer "since" the day the demo was loaded, with usage from months before, reads oddly:
+    each subscription is dated by its first term, each account and customer by their first
+    subscription (created_at is set on insert, so this is an update after the fact).
+    """
+    first_term = (
+        SubscriptionTerm.objects.filter(subscription=OuterRef("pk"))
+        .order_by("valid_from")
+        .values("valid_from")[:1]
+    )
+    subscriptions = Subscription.objects.filter(billing_account__customer__in=customers)
+    subscriptions.update(created_at=Subquery(first_term))
+    first_subscription = (
+        Subscription.objects.filter(billing_account=OuterRef("pk"))
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    BillingAccount.objects.filter(
+        Exists(Subscription.objects.filter(billing_account=OuterRef("pk"))),
+        customer__in=customers,
+    ).update(created_at=Subquery(first_subscription))
+    first_account = (
+        BillingAccount.objects.filter(customer=OuterRef("pk"), subscriptions__isnull=False)
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    Customer.objects.filter(
+        Exists(Subscription.objects.filter(billing_account__customer=OuterRef("pk"))),
+        pk__in=[customer.pk for customer in customers],
+    ).update(created_at=Subquery(first_account))
+
+
 def golden_subscribers_create(
     *, brand, plan, tax_region, host_network, acting_user=None
 ) -> tuple[dict, dict, dict]:
@@ -203,6 +238,7 @@ def golden_subscribers_create(
                 acting_user=acting_user,
             )
         customers[key], accounts[key], subscriptions[key] = customer, account, subscription
+    date_by_first_order(customers=list(customers.values()))
     return customers, accounts, subscriptions
 
 
@@ -442,6 +478,7 @@ class _Generator:
             status=SimStatus.ASSIGNED
         )
         Sim.objects.filter(pk__in=retired).update(status=SimStatus.RETIRED)
+        date_by_first_order(customers=self.customers)
 
     def top_ups(self) -> None:
         """Top up every prepaid and hybrid account once, through the service."""

@@ -176,3 +176,14 @@ def test_demo_subscriptions_have_gapless_terms_that_resolve(demo_catalog):
             instant = terms[subscription.pk][-1].valid_from
             term, reason = index.resolve(msisdn=subscription.msisdn, instant=instant)
             assert (term.subscription_id, reason) == (subscription.pk, None)
+
+
+def test_demo_customers_are_dated_by_their_first_order_not_by_the_load_day(demo_catalog):
+    demo.load()
+    for subscription in Subscription.objects.select_related("billing_account__customer"):
+        first_term = subscription.terms.order_by("valid_from").first()
+        assert subscription.created_at == first_term.valid_from
+        assert subscription.billing_account.created_at <= subscription.created_at
+        assert subscription.billing_account.customer.created_at <= subscription.created_at
+    anna = Customer.objects.get(last_name="Schmidt", first_name="Anna")
+    assert anna.created_at < OCTOBER_START  # ordered in September, before her October usage
