@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 
 from charging.models import FileStatus, UsageEvent, UsageFile
@@ -40,11 +41,46 @@ def test_bundled_samples_are_the_scenario_files():
 
 def test_import_cdr_prints_each_files_counts(golden_subscribers):
     out = StringIO()
-    call_command("import_cdr", str(SAMPLES / FILE_1), str(SAMPLES / FILE_4), stdout=out,
-                 stderr=StringIO())  # fmt: skip
+    with pytest.raises(CommandError) as refused:
+        call_command("import_cdr", str(SAMPLES / FILE_1), str(SAMPLES / FILE_4), stdout=out,
+                     stderr=StringIO())  # fmt: skip
     lines = out.getvalue().splitlines()
     assert lines[0] == (f"{FILE_1}: processed; read 16, accepted 14, rejected 2, duplicates 0")
     assert lines[1].startswith(f"{FILE_4}: quarantined; quarantined whole (R18)")
+    assert len(lines) == 2
+    assert refused.value.returncode == 4  # a quarantined file: a cron job notices
+    assert str(refused.value) == "1 of 2 file(s) not processed (see above)"
+
+
+def test_import_cdr_exits_zero_only_when_every_file_is_processed(golden_subscribers):
+    out = StringIO()
+    call_command("import_cdr", str(SAMPLES / FILE_1), stdout=out)
+    assert out.getvalue().startswith(f"{FILE_1}: processed;")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_cdr", str(SAMPLES / FILE_1), stdout=(out := StringIO()))
+    assert refused.value.returncode == 3  # R17: the same bytes again are refused
+    assert out.getvalue().startswith(f"{FILE_1}: duplicate;")
+
+
+def test_import_cdr_reports_a_failed_file_with_the_worst_status(golden_subscribers, tmp_path):
+    unreadable = tmp_path / "CDR_NOSUCHNET_20261101000500_000001.csv"
+    unreadable.write_bytes(b"HEADER,whatever\n")
+    out = StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_cdr", str(unreadable), str(SAMPLES / FILE_4), stdout=out)
+    assert refused.value.returncode == 5  # failed outranks quarantined
+    assert [line.split(";")[0] for line in out.getvalue().splitlines()] == [
+        f"{unreadable.name}: failed",
+        f"{FILE_4}: quarantined",
+    ]
+
+
+def test_import_cdr_refuses_a_missing_path_before_ingesting_anything(golden_subscribers):
+    with pytest.raises(CommandError) as refused:
+        call_command("import_cdr", str(SAMPLES / FILE_1), "/nonexistent/CDR.csv",
+                     stdout=StringIO())  # fmt: skip
+    assert refused.value.returncode == 2
+    assert UsageFile.objects.count() == 0
 
 
 def test_gzip_file_is_read_like_the_plain_one(golden_subscribers, tmp_path):
