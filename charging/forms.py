@@ -73,7 +73,9 @@ class UsageFileUploadForm(forms.Form):
     """A host network's usage file, plain or gzip, named as the CDR format says."""
 
     file = forms.FileField(
-        help_text="CDR_<SOURCE>_<YYYYMMDDhhmmss>_<SEQ>.csv, or the same name ending in .csv.gz"
+        help_text="CDR_<SOURCE>_<YYYYMMDDhhmmss>_<SEQ>.csv, or the same name ending in .csv.gz",
+        # An empty file is received and quarantined (R18), as on every other door: never lost.
+        allow_empty_file=True,
     )
 
     def clean_file(self):

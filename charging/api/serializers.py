@@ -703,7 +703,8 @@ class UsageBatchSerializer(serializers.Serializer):
 class UsageFileInput(serializers.Serializer):
     file = serializers.FileField(
         help_text="CDR_<SOURCE>_<YYYYMMDDhhmmss>_<SEQ>.csv, plain or gzip (.csv.gz)",
-        allow_empty_file=False,
+        # An empty file is received and quarantined (R18), as on every other door: never lost.
+        allow_empty_file=True,
     )
 
     def validate_file(self, upload):

@@ -21,7 +21,7 @@ reprocessing, a rerating) honour an ``Idempotency-Key`` (core.idempotency).
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -47,6 +47,11 @@ from charging.models import (
     UsageFile,
 )
 from charging.rerating import rerate_job_create
+from charging.selectors import (
+    StoredContentMissing,
+    usage_file_content_open,
+    usage_file_content_type,
+)
 from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
 from charging.tasks import usage_file_process_task
 from charging.usage_json import usage_batch_ingest
@@ -198,19 +203,16 @@ class UsageFileViewSet(ChargingViewSet):
     def content(self, request, pk=None):
         """Download the file exactly as it was received (kept in every case, R16)."""
         usage_file = self.get_object()
-        if not usage_file.content:
-            raise Http404("this file's content was not kept")
-        if usage_file.name.endswith(".gz"):
-            content_type = "application/gzip"
-        elif usage_file.name.endswith(".json"):
-            content_type = "application/json"
-        else:
-            content_type = "text/csv; charset=utf-8"
+        try:
+            handle = usage_file_content_open(usage_file=usage_file)
+        except StoredContentMissing as missing:
+            body = error_body(410, "CONTENT_MISSING", str(missing))
+            return Response(body, status=status.HTTP_410_GONE, content_type="application/json")
         return FileResponse(
-            usage_file.content.open("rb"),
+            handle,
             as_attachment=True,
             filename=usage_file.name,
-            content_type=content_type,
+            content_type=usage_file_content_type(usage_file=usage_file),
         )
 
 

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views import generic
@@ -27,6 +27,11 @@ from charging.models import (
     UsageFile,
 )
 from charging.partitions import usage_file_parts_retry
+from charging.selectors import (
+    StoredContentMissing,
+    usage_file_content_open,
+    usage_file_content_type,
+)
 from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
 from charging.tables import RejectedRecordTable, UsageFileTable
 from charging.tasks import usage_file_part_process_task, usage_file_process_task
@@ -159,14 +164,16 @@ class UsageFileDownloadView(ModelPermissionMixin, generic.View):
 
     def get(self, request, pk):
         usage_file = get_object_or_404(UsageFile, pk=pk)
-        if not usage_file.content:
-            raise Http404("this file's content was not kept")
-        handle = usage_file.content.open("rb")
-        content_type = (
-            "application/gzip" if usage_file.name.endswith(".gz") else "text/csv; charset=utf-8"
-        )
+        try:
+            handle = usage_file_content_open(usage_file=usage_file)
+        except StoredContentMissing as missing:
+            messages.error(request, str(missing))
+            return HttpResponseRedirect(usage_file.get_absolute_url())
         return FileResponse(
-            handle, as_attachment=True, filename=usage_file.name, content_type=content_type
+            handle,
+            as_attachment=True,
+            filename=usage_file.name,
+            content_type=usage_file_content_type(usage_file=usage_file),
         )
 
 
