@@ -73,19 +73,43 @@ def parse_file_name(name: str) -> FileName | None:
 READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
 
 
-def open_lines(binary) -> io.TextIOWrapper:
+# A CDR line is about 100 characters; one longer than this is refused with its reason (R16), and
+# no line is ever held whole past it, so memory stays bounded whatever a file holds (a gzip
+# bomb of one 400 MB line included).
+MAX_LINE_CHARS = 65_536
+_SKIP_CHARS = 1 << 20
+
+
+def open_lines(binary, *, max_chars: int = MAX_LINE_CHARS):
     """Read a file's lines as text, streaming, gunzipping when it is gzip-compressed.
 
     ``binary`` is a seekable binary file. Lines end at ``\\n`` only (their ends kept):
     ``str.splitlines`` would also break a line at ``\\x0b``, ``\\x1c``, ``\\x85``, ``\\u2028`` and
     other separators that may stand inside a field, and so miscount records (R16, R18).
-    Iterating the result raises one of READ_ERRORS on a damaged file.
+    A line of more than ``max_chars`` characters is read in pieces and only its first
+    ``max_chars + 1`` are yielded (without a line end), so that ``split_fields`` refuses it as
+    too long; the rest is skipped. Iterating the result raises one of READ_ERRORS on a damaged
+    file.
     """
     head = binary.read(2)
     binary.seek(0)
     if head == GZIP_MAGIC:
         binary = gzip.GzipFile(fileobj=binary, mode="rb")
-    return io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+    return _bounded_lines(io.TextIOWrapper(binary, encoding="utf-8", newline="\n"), max_chars)
+
+
+def _bounded_lines(text: io.TextIOWrapper, max_chars: int):
+    limit = max_chars + 1  # the line's characters and its "\n"
+    readline = text.readline
+    while line := readline(limit):
+        if len(line) < limit or line[-1] == "\n":
+            yield line
+            continue
+        # Longer than any record: skip the rest of the line without holding it.
+        rest = line
+        while rest and rest[-1] != "\n":
+            rest = readline(_SKIP_CHARS)
+        yield line
 
 
 @dataclass(slots=True)
@@ -247,13 +271,17 @@ def parse_fields(fields: list[str], *, line_number: int, raw: str) -> UsageRecor
 # a line with any of them goes through the csv module (quoting, a stray carriage return) or is
 # refused (a NUL: no field may hold one, and PostgreSQL text cannot store it).
 _CSV_SPECIAL = re.compile(r'["\r\n\x00]')
-_PLAIN_LINE_MAX = 100_000  # under the csv module's field size limit
 
 
 def split_fields(raw: str) -> list[str]:
     """Split a record line into its fields (RFC 4180 quoting); raise CdrError when unreadable."""
-    if len(raw) < _PLAIN_LINE_MAX and _CSV_SPECIAL.search(raw) is None:
+    if len(raw) <= MAX_LINE_CHARS and _CSV_SPECIAL.search(raw) is None:
         return raw.split(",")
+    if len(raw.rstrip("\r\n")) > MAX_LINE_CHARS:
+        raise CdrError(
+            "BAD_FIELD",
+            f"the line is longer than {MAX_LINE_CHARS:,} characters; only its beginning is kept",
+        )
     if "\x00" in raw:
         raise CdrError("BAD_FIELD", "the line holds a NUL character (kept as \\x00)")
     try:

@@ -23,6 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from charging.cdr import (
+    MAX_LINE_CHARS,
     READ_ERRORS,
     CdrError,
     UsageRecord,
@@ -160,7 +161,9 @@ def records_of(usage_file: UsageFile, part=None):
         return
     part.content.open("rb")
     try:
-        yield _part_records(open_lines(part.content.file))
+        # A part's line is the record's line number, a tab and the line as bounded when the
+        # file was split: room for the number, so a too-long record stays too long.
+        yield _part_records(open_lines(part.content.file, max_chars=MAX_LINE_CHARS + 16))
     finally:
         part.content.close()
 
