@@ -226,7 +226,16 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # (charging.partitions); 1 part rates every file whole.
 CHARGING_FILE_PARTS = int(os.environ.get("CHARGING_FILE_PARTS", "2"))
 CHARGING_SPLIT_MIN_BYTES = int(os.environ.get("CHARGING_SPLIT_MIN_BYTES", str(20 * 1024 * 1024)))
+# Tasks that rate or bill money are acknowledged when done, not when taken: a task whose worker
+# process dies is handed back to the queue at once (reject on worker lost), and one whose whole
+# worker vanished (kill -9, a lost machine) is redelivered by Redis after the visibility timeout,
+# which must outlast the longest task (a part of a large usage file) but not hold a file for an
+# hour. Redelivery is safe: every such task is idempotent (a part or an account counts once).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900")),
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
