@@ -6,6 +6,9 @@ from core.console.menu import MenuItem
 class ChargingConfig(AppConfig):
     name = "charging"
     verbose_name = "Charging"
+    # The console's search box and home page ask this app for its matches and panels.
+    console_search: tuple = ("charging.search.search_charging",)
+    console_dashboard: tuple = ("charging.dashboard.charging_panels",)
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
     console_menu: tuple = (
@@ -13,6 +16,7 @@ class ChargingConfig(AppConfig):
         MenuItem(
             "Rejected records", "charging:rejectedrecord-list", "charging.view_rejectedrecord"
         ),
+        MenuItem("Missing files", "charging:sequencegap-list", "charging.view_sequencegap"),
         MenuItem("Rating errors", "charging:usageevent-errors", "charging.view_usageevent"),
         MenuItem("Usage", "charging:usageevent-list", "charging.view_usageevent"),
         MenuItem("Simulator", "charging:simulator", "charging.view_usageevent"),

@@ -15,6 +15,7 @@ from charging.models import (
     RerateJob,
     RerateScope,
     RerateStatus,
+    SequenceGap,
     UsageEvent,
     UsageFile,
 )
@@ -134,3 +135,19 @@ class RerateJobFilter(ConsoleFilter):
     class Meta:
         model = RerateJob
         fields = ["status", "scope", "reason"]
+
+
+class SequenceGapFilter(ConsoleFilter):
+    state = django_filters.ChoiceFilter(
+        choices=[("open", "still missing"), ("resolved", "arrived later")],
+        method="filter_state",
+        label="State",
+    )
+    source = django_filters.ChoiceFilter(choices=source_choices)
+
+    class Meta:
+        model = SequenceGap
+        fields = ["state", "source"]
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(resolved_at__isnull=value == "open")

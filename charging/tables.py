@@ -3,7 +3,14 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from charging.models import RejectedRecord, RerateChange, RerateJob, UsageEvent, UsageFile
+from charging.models import (
+    RejectedRecord,
+    RerateChange,
+    RerateJob,
+    SequenceGap,
+    UsageEvent,
+    UsageFile,
+)
 from charging.simulator import BASE_UNITS, quantity_text
 from core.console.tables import ConsoleTable
 
@@ -333,3 +340,23 @@ class RerateChangeTable(ConsoleTable):
             "settled_at",
         )
         per_page = 50
+
+
+class SequenceGapTable(ConsoleTable):
+    missing = tables.Column(empty_values=(), orderable=False, verbose_name="Missing files")
+    source = tables.Column()
+    detected_in = tables.Column(linkify=True, verbose_name="Noticed when this file came")
+    detected_at = tables.DateTimeColumn(format="Y-m-d H:i T", verbose_name="Noticed")
+    resolved_at = tables.DateTimeColumn(format="Y-m-d H:i T", verbose_name="Arrived")
+
+    class Meta(ConsoleTable.Meta):
+        model = SequenceGap
+        fields = ("source", "missing", "detected_in", "detected_at", "resolved_at")
+
+    def render_missing(self, record):
+        if record.missing_from == record.missing_to:
+            return f"{record.missing_from:06d}"
+        return f"{record.missing_from:06d} – {record.missing_to:06d}"
+
+    def value_missing(self, record):
+        return self.render_missing(record)

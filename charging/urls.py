@@ -21,6 +21,8 @@ urlpatterns: list = [
         files.UsageFileDownloadView.as_view(),
         name="usagefile-download",
     ),
+    # files that never arrived
+    path("gaps/", files.SequenceGapListView.as_view(), name="sequencegap-list"),
     # rejected records: correct and reprocess, or discard
     path("rejected/", files.RejectedRecordListView.as_view(), name="rejectedrecord-list"),
     path(

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("search/", views.SearchView.as_view(), name="search"),
     path("account/", views.AccountView.as_view(), name="account"),
     path("people/", views.UserListView.as_view(), name="user-list"),
     path("people/new/", views.UserCreateView.as_view(), name="user-create"),

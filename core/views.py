@@ -7,12 +7,15 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from rest_framework.authtoken.models import Token
 
 from core import services
 from core.api.errors import json_error_response
+from core.console.dashboard import panels_for
+from core.console.search import search_all
 from core.console.views import ConsoleListView
 from core.forms import UserCreateForm, UserRolesForm
 from core.health import health_report
@@ -21,7 +24,30 @@ from core.tables import UserFilter, UserTable
 
 
 class HomeView(TemplateView):
+    """The operations dashboard: each app's panels of what this user acts on, linked to records."""
+
     template_name = "core/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        panels = panels_for(user=self.request.user, now=timezone.now())
+        context.update(title="Home", panels=panels)
+        return context
+
+
+class SearchView(TemplateView):
+    """The search box of every page: straight to the one match, or the list of matches."""
+
+    template_name = "core/search.html"
+
+    def get(self, request, *args, **kwargs):
+        query = request.GET.get("q", "")[:200]
+        hits = search_all(user=request.user, query=query)
+        if len(hits) == 1:
+            return HttpResponseRedirect(hits[0].url)
+        return self.render_to_response(
+            self.get_context_data(query=query.strip(), hits=hits, title="Search")
+        )
 
 
 class AccountView(TemplateView):

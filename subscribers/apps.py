@@ -6,6 +6,8 @@ from core.console.menu import MenuItem
 class SubscribersConfig(AppConfig):
     name = "subscribers"
     verbose_name = "Subscribers"
+    # The console's search box and home page ask this app for its matches and panels.
+    console_search: tuple = ("subscribers.search.search_subscribers",)
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
     console_menu: tuple = (

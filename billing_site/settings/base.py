@@ -133,6 +133,8 @@ LOGOUT_REDIRECT_URL = "login"
 # display default; billing accounts carry their own timezone for periods and bands.
 USE_TZ = True
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Berlin")
+# The country whose national number format (0151 ...) the console's search box understands.
+PHONE_REGION = os.environ.get("PHONE_REGION", "DE")
 LANGUAGE_CODE = "en-gb"
 USE_I18N = True
 

@@ -10,7 +10,7 @@ from django.views import generic
 from django.views.generic.detail import SingleObjectMixin
 from django_tables2 import RequestConfig
 
-from charging.filters import RejectedRecordFilter, UsageFileFilter
+from charging.filters import RejectedRecordFilter, SequenceGapFilter, UsageFileFilter
 from charging.forms import (
     RejectedRecordDiscardForm,
     RejectedRecordReprocessForm,
@@ -33,7 +33,7 @@ from charging.selectors import (
     usage_file_content_type,
 )
 from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
-from charging.tables import RejectedRecordTable, UsageFileTable
+from charging.tables import RejectedRecordTable, SequenceGapTable, UsageFileTable
 from charging.tasks import usage_file_part_process_task, usage_file_process_task
 from charging.views.base import add_service_errors
 from core.console.views import (
@@ -332,3 +332,18 @@ class RejectedRecordDiscardView(RejectedRecordActionView):
             rejected_record=self.object, reason=data["reason"], acting_user=self.request.user
         )
         messages.success(self.request, f"Discarded: {data['reason']}")
+
+
+class SequenceGapListView(ConsoleListView):
+    """Files of a source whose sequence numbers never arrived: each is a missing file (R16)."""
+
+    model = SequenceGap
+    table_class = SequenceGapTable
+    filterset_class = SequenceGapFilter
+    title = "Missing files (sequence gaps)"
+    export_name = "sequence-gaps"
+
+    def get_queryset(self):
+        return SequenceGap.objects.select_related("detected_in").order_by(
+            "resolved_at", "source", "missing_from"
+        )

@@ -1,0 +1,137 @@
+"""Charging's panels on the console home page (core.console.dashboard): what waits for action,
+what came in today, and the usage of the last 30 days. Every figure links to its records."""
+
+import datetime as dt
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.urls import reverse
+
+from catalog.models import Service
+from charging.models import (
+    FileStatus,
+    RatingStatus,
+    RejectedRecord,
+    RejectStatus,
+    SequenceGap,
+    UsageFile,
+)
+from charging.views.base import usage_events_visible_to
+from core.console.dashboard import Chart, Figure, Panel
+from subscribers.selectors import brands_of
+
+CHART_DAYS = 30
+
+
+def _url(name: str, **filters) -> str:
+    url = reverse(name)
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+def charging_panels(*, user, now: dt.datetime) -> list[Panel]:
+    """Return the charging panels this user may open."""
+    panels = []
+    every_brand = brands_of(user) is None
+    zone = ZoneInfo(settings.TIME_ZONE)
+    today = now.astimezone(zone).date()
+    if user.has_perm("charging.view_usagefile") and every_brand:
+        panels.append(_waiting(user))
+        panels.append(_files_today(today, zone))
+    elif user.has_perm("charging.view_usageevent"):
+        errors = usage_events_visible_to(user).filter(rating_status=RatingStatus.ERROR).count()
+        panels.append(Panel("Waiting for action", order=5, figures=[
+            Figure("Rating errors", errors, _url("charging:usageevent-errors"),
+                   "warn" if errors else "ok"),
+        ]))  # fmt: skip
+    if user.has_perm("charging.view_usageevent"):
+        panels.append(_usage_chart(user, today, zone))
+    return panels
+
+
+def _waiting(user) -> Panel:
+    rejects = RejectedRecord.objects.filter(status=RejectStatus.OPEN).count()
+    errors = usage_events_visible_to(user).filter(rating_status=RatingStatus.ERROR).count()
+    gaps = SequenceGap.objects.filter(resolved_at__isnull=True).count()
+    held = UsageFile.objects.filter(status__in=(FileStatus.QUARANTINED, FileStatus.FAILED)).count()
+
+    def tone(value):
+        return "warn" if value else "ok"
+
+    return Panel("Waiting for action", order=5, figures=[
+        Figure("Rejected records to correct", rejects,
+               _url("charging:rejectedrecord-list", status=RejectStatus.OPEN), tone(rejects)),
+        Figure("Rating errors", errors, _url("charging:usageevent-errors"), tone(errors)),
+        Figure("Missing files (sequence gaps)", gaps,
+               _url("charging:sequencegap-list", state="open"), tone(gaps)),
+        Figure("Files quarantined or failed", held,
+               _url("charging:usagefile-list", status=FileStatus.QUARANTINED), tone(held)),
+    ])  # fmt: skip
+
+
+def _files_today(today: dt.date, zone) -> Panel:
+    start = dt.datetime.combine(today, dt.time(), zone)
+    files = UsageFile.objects.filter(received_at__gte=start)
+    totals = files.aggregate(
+        received=Count("id"),
+        processed=Count("id", filter=Q(status=FileStatus.PROCESSED)),
+        read=Sum("records_read", default=0),
+        accepted=Sum("records_accepted", default=0),
+        rejected=Sum("records_rejected", default=0),
+        duplicates=Sum("records_duplicate", default=0),
+    )
+    day = today.isoformat()
+    listed = {"received_at_after": day, "received_at_before": day}
+    return Panel(f"Usage files received today ({day})", order=10, figures=[
+        Figure("Files received", totals["received"], _url("charging:usagefile-list", **listed)),
+        Figure("Processed", totals["processed"],
+               _url("charging:usagefile-list", status=FileStatus.PROCESSED, **listed)),
+        Figure("Records read", totals["read"], _url("charging:usagefile-list", **listed)),
+        Figure("Accepted", totals["accepted"], _url("charging:usagefile-list", **listed)),
+        Figure("Rejected", totals["rejected"],
+               _url("charging:rejectedrecord-list", status=RejectStatus.OPEN),
+               "warn" if totals["rejected"] else ""),
+        Figure("Duplicates", totals["duplicates"], _url("charging:usagefile-list", **listed)),
+    ])  # fmt: skip
+
+
+def _usage_chart(user, today: dt.date, zone) -> Panel:
+    """Events per service and day over the last 30 days (or the 30 up to the last usage)."""
+    events = usage_events_visible_to(user)
+    end = today
+    note = ""
+    window_start = dt.datetime.combine(end - dt.timedelta(days=CHART_DAYS - 1), dt.time(), zone)
+    if not events.filter(started_at__gte=window_start).exists():
+        last = events.filter(started_at__lt=window_start).order_by("-started_at").first()
+        if last is not None:
+            end = last.started_at.astimezone(zone).date()
+            note = f"No usage in the last {CHART_DAYS} days: the {CHART_DAYS} days up to the last."
+    first = end - dt.timedelta(days=CHART_DAYS - 1)
+    days = [first + dt.timedelta(days=n) for n in range(CHART_DAYS)]
+    rows = (
+        events.filter(
+            started_at__gte=dt.datetime.combine(first, dt.time(), zone),
+            started_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone),
+        )
+        .annotate(day=TruncDate("started_at", tzinfo=zone))
+        .values("day", "service")
+        .annotate(events=Count("id"))
+    )
+    counts = {(row["day"], row["service"]): row["events"] for row in rows}
+    series = []
+    for service, label in Service.choices:
+        values = [counts.get((day, service), 0) for day in days]
+        if any(values):
+            links = [
+                _url("charging:usageevent-list", service=service,
+                     started_at_after=day.isoformat(), started_at_before=day.isoformat())
+                for day in days
+            ]  # fmt: skip
+            series.append({"label": label, "values": values, "links": links})
+    title = f"Usage by service, {first:%d %b} – {end:%d %b %Y} ({settings.TIME_ZONE})"
+    chart = Chart(title=title, labels=[f"{day:%d %b}" for day in days], series=series,
+                  unit="events", note=note)  # fmt: skip
+    return Panel("Usage", order=30, charts=[chart],
+                 note="" if series else "No usage yet.")  # fmt: skip
