@@ -9,7 +9,7 @@ from django.views import generic
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from core.console.export import table_csv_response
+from core.console.export import table_csv_response, table_xlsx_response
 from core.console.history import history_of
 
 
@@ -36,7 +36,7 @@ class ModelPermissionMixin(PermissionRequiredMixin):
 
 
 class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
-    """A filtered, sortable, paginated list with a CSV export of what is filtered."""
+    """A filtered, sortable, paginated list with a CSV and an XLSX export of what is filtered."""
 
     template_name = "core/list.html"
     title = ""
@@ -45,7 +45,8 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
     filterset_class = None
 
     def get(self, request, *args, **kwargs):
-        if request.GET.get("_export") == "csv":
+        export = request.GET.get("_export")
+        if export in ("csv", "xlsx"):
             filterset = self.get_filterset(self.get_filterset_class())
             queryset = (
                 filterset.qs
@@ -55,7 +56,8 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
             if filterset.is_bound and not filterset.is_valid():
                 queryset = queryset.none()
             table = self.get_table_class()(queryset, order_by=request.GET.get("sort"))
-            return table_csv_response(table, name=self.export_name or self.get_title())
+            respond = table_xlsx_response if export == "xlsx" else table_csv_response
+            return respond(table, name=self.export_name or self.get_title())
         return super().get(request, *args, **kwargs)
 
     def get_title(self) -> str:
@@ -66,9 +68,12 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
         query = self.request.GET.copy()
         query.pop("page", None)
         query["_export"] = "csv"
+        csv_query = query.urlencode()
+        query["_export"] = "xlsx"
         context.update(
             title=self.get_title(),
-            export_query=query.urlencode(),
+            export_query=csv_query,
+            export_xlsx_query=query.urlencode(),
             create_url=self.create_url if self.create_url and self.can("add") else None,
         )
         return context
