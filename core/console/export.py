@@ -119,7 +119,7 @@ def table_xlsx_response(table, *, name: str) -> FileResponse:
                 cell.number_format = "yyyy-mm-dd"
             cells.append(cell)
         sheet.append(cells)
-    handle = tempfile.TemporaryFile()
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
     workbook.save(handle)
     handle.seek(0)
     return FileResponse(
