@@ -9,6 +9,10 @@ class ChargingConfig(AppConfig):
     # The console's search box and home page ask this app for its matches and panels.
     console_search: tuple = ("charging.search.search_charging",)
     console_dashboard: tuple = ("charging.dashboard.charging_panels",)
+    console_related: dict = {
+        "subscribers.subscription": ("charging.dashboard.subscription_usage",),
+        "subscribers.billingaccount": ("charging.dashboard.billing_account_usage",),
+    }
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
     console_menu: tuple = (

@@ -2,6 +2,7 @@
 what came in today, and the usage of the last 30 days. Every figure links to its records."""
 
 import datetime as dt
+from decimal import Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,8 @@ from charging.models import (
 )
 from charging.views.base import usage_events_visible_to
 from core.console.dashboard import Chart, Figure, Panel
+from core.console.formats import money_text
+from core.periods import billing_period_containing
 from subscribers.selectors import brands_of
 
 CHART_DAYS = 30
@@ -135,3 +138,73 @@ def _usage_chart(user, today: dt.date, zone) -> Panel:
                   unit="events", note=note)  # fmt: skip
     return Panel("Usage", order=30, charts=[chart],
                  note="" if series else "No usage yet.")  # fmt: skip
+
+
+def _period_label(period) -> str:
+    last = period.end_date - dt.timedelta(days=1)
+    return f"{period.start_date:%d %b} – {last:%d %b %Y}"
+
+
+def _usage_panels(*, events, account, filters: dict, now: dt.datetime, title: str) -> list[Panel]:
+    """Usage of the current billing period, and of the latest period with usage if another."""
+    current = billing_period_containing(now, tz=account.timezone, cycle_day=account.bill_cycle_day)
+    periods = [current]
+    latest = events.order_by("-started_at").only("started_at").first()
+    if latest is not None and not current.contains(latest.started_at):
+        periods.append(
+            billing_period_containing(
+                latest.started_at, tz=account.timezone, cycle_day=account.bill_cycle_day
+            )
+        )
+    figures = []
+    for period in periods:
+        totals = events.filter(started_at__gte=period.start, started_at__lt=period.end).aggregate(
+            count=Count("id"),
+            retail=Sum("retail_amount", default=Decimal("0")),
+            errors=Count("id", filter=Q(rating_status=RatingStatus.ERROR)),
+        )
+        label = _period_label(period)
+        listed = {
+            **filters,
+            "started_at_after": period.start_date.isoformat(),
+            "started_at_before": (period.end_date - dt.timedelta(days=1)).isoformat(),
+        }
+        figures += [
+            Figure(f"Events, {label}", totals["count"], _url("charging:usageevent-list", **listed)),
+            Figure(f"Usage charges, {label}", money_text(totals["retail"], account.currency),
+                   _url("charging:usageevent-list", **listed)),
+        ]  # fmt: skip
+        if totals["errors"]:
+            figures.append(
+                Figure(f"Rating errors, {label}", totals["errors"],
+                       _url("charging:usageevent-list", rating_status=RatingStatus.ERROR, **listed),
+                       "warn")
+            )  # fmt: skip
+    note = (
+        "Usage charges are the sum of the rated events before invoicing rounds each line "
+        f"(billing periods in {account.timezone})."
+    )
+    return [Panel(title, figures=figures, note=note, order=20)]
+
+
+def subscription_usage(*, obj, user, now: dt.datetime) -> list[Panel]:
+    """The usage of a subscription, on its page."""
+    if not user.has_perm("charging.view_usageevent"):
+        return []
+    events = usage_events_visible_to(user).filter(subscription=obj)
+    return _usage_panels(events=events, account=obj.billing_account, now=now,
+                         filters={"subscription": obj.pk}, title="Usage")  # fmt: skip
+
+
+def billing_account_usage(*, obj, user, now: dt.datetime) -> list[Panel]:
+    """The usage of every subscription of a billing account, on its page."""
+    if not user.has_perm("charging.view_usageevent"):
+        return []
+    events = usage_events_visible_to(user).filter(billing_account=obj)
+    return _usage_panels(
+        events=events,
+        account=obj,
+        now=now,
+        filters={"billing_account": obj.pk},
+        title="Usage of the account",
+    )

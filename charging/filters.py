@@ -89,6 +89,9 @@ class UsageEventFilter(ConsoleFilter):
     subscription = django_filters.NumberFilter(
         field_name="subscription_id", label="Subscription number"
     )
+    billing_account = django_filters.NumberFilter(
+        field_name="billing_account_id", label="Billing account number"
+    )
     record_id = django_filters.CharFilter(label="Record id")
 
     class Meta:
@@ -103,6 +106,7 @@ class UsageEventFilter(ConsoleFilter):
             "source",
             "usage_file",
             "subscription",
+            "billing_account",
             "record_id",
         ]
 

@@ -11,7 +11,8 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
-from charging.simulator import BASE_UNITS, quantity_text
+from charging.simulator import BASE_UNITS
+from core.console.formats import readable_quantity
 from core.console.tables import ConsoleTable
 
 NUM = {"td": {"class": "num"}, "th": {"class": "num"}}
@@ -65,7 +66,7 @@ class UnitsColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value, record):
-        return quantity_text(value, BASE_UNITS.get(record.service, ""))
+        return readable_quantity(value, BASE_UNITS.get(record.service, ""))
 
     def value(self, value):
         return value
@@ -166,6 +167,8 @@ class RejectedRecordTable(ConsoleTable):
 
 
 class UsageEventTable(ConsoleTable):
+    totals = ("retail_amount", "wholesale_amount")
+    optional_columns = ("other_party", "time_band", "units")
     started_at = tables.DateTimeColumn(
         format="Y-m-d H:i:s",
         verbose_name="Start",
@@ -180,8 +183,8 @@ class UsageEventTable(ConsoleTable):
     units = UnitsColumn()
     charged_units = UnitsColumn(verbose_name="Charged")
     covered_units = UnitsColumn(verbose_name="From allowance")
-    retail_amount = AmountColumn(verbose_name="Retail")
-    wholesale_amount = AmountColumn(verbose_name="Wholesale")
+    retail_amount = AmountColumn(verbose_name="Retail (6 dp)")
+    wholesale_amount = AmountColumn(verbose_name="Wholesale (6 dp)")
     rating_status = BadgeColumn(verbose_name="Rating", css_field="rating_status")
     record_id = tables.Column(verbose_name="Record")
 
@@ -197,11 +200,11 @@ class UsageEventTable(ConsoleTable):
             "destination_zone",
             "roaming_zone",
             "time_band",
+            "retail_amount",
+            "wholesale_amount",
             "units",
             "charged_units",
             "covered_units",
-            "retail_amount",
-            "wholesale_amount",
             "rating_status",
             "record_id",
         )

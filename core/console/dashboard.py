@@ -60,3 +60,18 @@ def panels_for(*, user, now: dt.datetime) -> list[Panel]:
         for dotted in getattr(config, "console_dashboard", ()):
             panels.extend(import_string(dotted)(user=user, now=now))
     return sorted(panels, key=lambda panel: panel.order)
+
+
+def related_panels_for(*, obj, user, now: dt.datetime) -> list[Panel]:
+    """Gather what later apps show on an earlier app's detail page (AppConfig.console_related).
+
+    ``console_related`` maps a model label (``subscribers.subscription``) to dotted paths of
+    providers ``provider(*, obj, user, now) -> list[Panel]``: a subscription's page shows its
+    usage without subscribers importing charging.
+    """
+    label = obj._meta.label_lower
+    panels: list[Panel] = []
+    for config in apps.get_app_configs():
+        for dotted in getattr(config, "console_related", {}).get(label, ()):
+            panels.extend(import_string(dotted)(obj=obj, user=user, now=now))
+    return sorted(panels, key=lambda panel: panel.order)

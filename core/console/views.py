@@ -3,14 +3,18 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 from django.http import HttpResponseRedirect
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.views import generic
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from core.console.dashboard import related_panels_for
 from core.console.export import table_csv_response, table_xlsx_response
 from core.console.history import history_of
+from core.console.tables import PAGE_SIZES
 
 
 class ModelPermissionMixin(PermissionRequiredMixin):
@@ -44,6 +48,25 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
     export_name = None
     filterset_class = None
 
+    def chosen_columns(self) -> tuple[list[str], list[str]]:
+        """Return (every column of the table, the ones to show): ?cols=… or the defaults."""
+        table_class = self.get_table_class()
+        names = list(table_class.base_columns)
+        asked = [name for name in self.request.GET.getlist("cols") if name in names]
+        if asked:
+            shown = [names[0], *[name for name in names[1:] if name in asked]]
+        else:
+            shown = [name for name in names if name not in table_class.optional_columns]
+        return names, shown
+
+    def get_table_kwargs(self):
+        kwargs = super().get_table_kwargs()
+        names, shown = self.chosen_columns()
+        hidden = [name for name in names if name not in shown]
+        if hidden:
+            kwargs["exclude"] = (*kwargs.get("exclude", ()), *hidden)
+        return kwargs
+
     def get(self, request, *args, **kwargs):
         export = request.GET.get("_export")
         if export in ("csv", "xlsx"):
@@ -55,7 +78,9 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
             )
             if filterset.is_bound and not filterset.is_valid():
                 queryset = queryset.none()
-            table = self.get_table_class()(queryset, order_by=request.GET.get("sort"))
+            table = self.get_table_class()(
+                queryset, order_by=request.GET.get("sort"), **self.get_table_kwargs()
+            )
             respond = table_xlsx_response if export == "xlsx" else table_csv_response
             return respond(table, name=self.export_name or self.get_title())
         return super().get(request, *args, **kwargs)
@@ -70,6 +95,24 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
         query["_export"] = "csv"
         csv_query = query.urlencode()
         query["_export"] = "xlsx"
+        names, shown = self.chosen_columns()
+        table = context["table"]
+        base = table.base_columns
+        context.update(
+            column_choice=[
+                (name, base[name].verbose_name or name.replace("_", " "), name in shown)
+                for name in names[1:]
+            ],
+            page_sizes=PAGE_SIZES,
+            per_page=table.paginator.per_page if table.paginator else None,
+            kept_query=[
+                (key, value)
+                for key in self.request.GET
+                if key not in ("cols", "per_page", "page", "_export")
+                for value in self.request.GET.getlist(key)
+            ],
+        )
+        self.add_totals(table)
         context.update(
             title=self.get_title(),
             export_query=csv_query,
@@ -77,6 +120,35 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
             create_url=self.create_url if self.create_url and self.can("add") else None,
         )
         return context
+
+    def add_totals(self, table) -> None:
+        """Put the sum of each ``totals`` column over the whole filtered list under it."""
+        names = [name for name in table.totals if name in table.columns.names()]
+        if not names:
+            return
+        queryset = table.data.data
+        model = queryset.model
+        has_currency = any(field.name == "currency" for field in model._meta.fields)
+        currency_field = "currency" if has_currency else None
+        sums = {
+            f"total_{name}": Sum(table.columns[name].accessor.replace(".", "__")) for name in names
+        }
+        if currency_field:
+            rows = list(queryset.order_by().values(currency_field).annotate(**sums))
+            rows = [row for row in rows if row[currency_field]]
+        else:
+            rows = [queryset.order_by().aggregate(**sums)]
+        first = table.columns[table.columns.names()[0]]
+        first.column._footer = "Total of the list" if len(rows) <= 1 else "Totals of the list"
+        for name in names:
+            lines = []
+            for row in rows:
+                total = row[f"total_{name}"] if row[f"total_{name}"] is not None else 0
+                unit = f" {row[currency_field]}" if currency_field else ""
+                lines.append(f"{total}{unit}")
+            table.columns[name].column._footer = format_html_join(
+                "", "<div>{}</div>", ((line,) for line in lines)
+            )
 
 
 class ConsoleDetailView(ModelPermissionMixin, generic.DetailView):
@@ -106,6 +178,9 @@ class ConsoleDetailView(ModelPermissionMixin, generic.DetailView):
             detail_fields=self.get_fields(),
             actions=self.get_actions(),
             history=history_of(self.object),
+            related_panels=related_panels_for(
+                obj=self.object, user=self.request.user, now=timezone.now()
+            ),
         )
         return context
 

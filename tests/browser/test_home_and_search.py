@@ -94,5 +94,5 @@ def test_finance_downloads_the_usage_list_as_xlsx(login, role_users, golden_usag
     assert len(rows) == 1
     a13 = dict(zip(header, rows[0], strict=True))
     assert a13["Record"] == "A13"
-    assert a13["Retail"] == pytest.approx(0.054167)
+    assert a13["Retail (6 dp)"] == pytest.approx(0.054167)
     assert a13["Start (Europe/Berlin)"] == dt.datetime(2026, 10, 26, 21, 0)

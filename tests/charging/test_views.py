@@ -354,7 +354,7 @@ def test_usage_list_exports_what_is_filtered(golden_usage, auditor, console_clie
     rows = csv_rows(response)
     assert len(rows) == 3  # header, A3, A7
     header = rows[0]
-    retail = header.index("Retail")
+    retail = header.index("Retail (6 dp)")
     assert sorted(row[retail] for row in rows[1:]) == ["0.290000", "1.140000"]
 
 

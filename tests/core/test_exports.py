@@ -47,7 +47,9 @@ def test_the_usage_list_exports_xlsx_with_numbers_and_times_typed(
     assert len(rows) == 1
     a3 = dict(zip(header, rows[0], strict=True))
     assert a3["Start (Europe/Berlin)"] == dt.datetime(2026, 10, 7, 21, 30)  # local, as shown
-    assert a3["Retail"] == pytest.approx(1.14) and isinstance(a3["Retail"], float | int)
+    assert a3["Retail (6 dp)"] == pytest.approx(1.14) and isinstance(
+        a3["Retail (6 dp)"], float | int
+    )
     assert a3["MSISDN"] == "+4915112340001"  # a number that is not an amount stays text
     assert a3["Record"] == "A3"
 
@@ -61,7 +63,7 @@ def test_xlsx_holds_the_same_rows_as_the_csv_in_the_same_order(usage, auditor, c
     assert len(rows) == len(csv_rows) - 1 == UsageEvent.objects.count()
     record = header.index("Record")
     assert [row[record] for row in rows] == [row[record] for row in csv_rows[1:]]
-    retail = header.index("Retail")
+    retail = header.index("Retail (6 dp)")
     total = sum(Decimal(str(row[retail])) for row in rows if row[retail] is not None)
     assert total == sum(Decimal(row[retail]) for row in csv_rows[1:] if row[retail] != "—")
 
