@@ -155,7 +155,7 @@ class ChildUpdateView(ChildMixin, CatalogUpdateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["title"] = f"Edit {self.object} of {self.parent}"
+        context["title"] = f"Edit {self.stored_name} of {self.parent}"
         return context
 
 

@@ -215,7 +215,9 @@ class UsageFileUploadView(ModelPermissionMixin, generic.FormView):
         if usage_file.status == FileStatus.PROCESSING:
             pk = usage_file.pk
             transaction.on_commit(lambda: usage_file_process_task.delay(pk), robust=True)
-            messages.success(self.request, f"{usage_file.name} received: processing.")
+            messages.success(
+                self.request, f"{usage_file.name} received; its status and counts are below."
+            )
         elif usage_file.status == FileStatus.DUPLICATE:
             messages.warning(
                 self.request, f"{usage_file.name} was refused: {usage_file.status_detail}"

@@ -230,9 +230,15 @@ class ConsoleUpdateView(ConsoleFormMixin, generic.UpdateView):
     permission_action = "change"
     success_message = "Saved"
 
+    def get_object(self, queryset=None):
+        obj = super().get_object(queryset)
+        # Named as stored: a refused form's input must never become the page's heading.
+        self.stored_name = str(obj)
+        return obj
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["title"] = f"Edit {self.object}"
+        context["title"] = f"Edit {self.stored_name}"
         return context
 
 

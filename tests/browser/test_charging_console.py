@@ -35,7 +35,7 @@ def test_operator_uploads_the_october_files_and_reads_how_a13_was_priced(
     assert page.locator("#file-status").inner_text() == "processed"
     assert counts(page) == ("16", "14", "2", "0")
     assert page.locator("#rejects tbody tr").count() == 2
-    assert "received: processing" in page.locator(".messages").inner_text()
+    assert "received; its status and counts are below" in page.locator(".messages").inner_text()
 
     upload_through_the_console(page, FILE_2)
     assert counts(page) == ("13", "6", "6", "1")

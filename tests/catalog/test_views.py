@@ -1110,3 +1110,16 @@ def test_operator_clones_a_zone_table_that_published_cards_use(
     assert response["Location"] == clone.get_absolute_url()
     assert clone.zones.count() == table.zones.count()
     assert clone.members.count() == table.members.count()
+
+
+def test_a_refused_edit_keeps_the_stored_name_in_its_heading(
+    golden_catalog, console_client_for, operator
+):
+    brand = golden_catalog.brand
+    response = console_client_for(operator).post(
+        reverse("catalog:brand-edit", args=[brand.pk]),
+        {"code": "not a code!", "name": "<b>Typed wrong</b>", "parent": ""},
+    )
+    assert response.status_code == 200  # the form again, with its errors
+    assert response.context["title"] == f"Edit {brand}"
+    assert "Typed wrong" not in response.content.decode().split("<form")[0]

@@ -41,7 +41,7 @@ def test_a_file_still_processing_refreshes_its_page(
     response = client.post(url("usagefile-create"), {"file": upload(FILE_1)})
     usage_file = UsageFile.objects.get(name=FILE_1)
     assert usage_file.status == FileStatus.PROCESSING  # the task waits for the commit
-    assert messages_of(response) == [f"{FILE_1} received: processing."]
+    assert messages_of(response) == [f"{FILE_1} received; its status and counts are below."]
     body = client.get(response["Location"]).content.decode()
     assert '<meta http-equiv="refresh" content="3">' in body
 

@@ -85,3 +85,15 @@ def test_a_billing_account_page_shows_the_usage_of_its_subscriptions(
     panel = next(p for p in page.context["related_panels"] if p.title == "Usage of the account")
     october = next(f for f in panel.figures if f.label.startswith("Events, 01 Oct"))
     assert october.value == 2  # B1, B3 (B2 was rejected: inactive)
+
+
+def test_a_detail_page_has_breadcrumbs_to_its_section_and_list(usage, auditor, console_client_for):
+    anna = usage.subscriptions["A"]
+    response = console_client_for(auditor).get(anna.get_absolute_url())
+    assert [crumb["label"] for crumb in response.context["breadcrumbs"]] == [
+        "Home",
+        "Subscribers",
+        "Subscriptions",
+    ]
+    assert response.context["breadcrumbs"][2]["url"] == reverse("subscribers:subscription-list")
+    assert 'aria-label="You are here"' in response.content.decode()
