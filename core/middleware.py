@@ -1,6 +1,11 @@
-"""Login for every console page; the API authenticates on its own."""
+"""Login for every console page; rule numbers on a page link to their plain-words help."""
+
+import re
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.urls import reverse
+
+from core.rules import RULES
 
 
 class ConsoleLoginRequiredMiddleware(LoginRequiredMiddleware):
@@ -15,3 +20,69 @@ class ConsoleLoginRequiredMiddleware(LoginRequiredMiddleware):
         if request.path_info.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+_RULE = re.compile(r"\((R\d{1,2}[ab]?)\)")
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+_RAW_ELEMENTS = ("script", "style", "textarea", "option", "title", "pre", "code")
+
+
+class RuleLinkMiddleware:
+    """Turn a rule number in a console page's text, "(R17)", into a small link to its help.
+
+    Rule numbers stay in code, tests and documents; an operator sees a discreet link that
+    explains the rule in plain words (core.rules) instead of a bare code. Only text between
+    tags is touched, never attributes, scripts, form options or preformatted text.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path_info.startswith(("/api/", "/admin/"))
+            or response.streaming
+            or not response.get("Content-Type", "").startswith("text/html")
+        ):
+            return response
+        html = response.content.decode(response.charset or "utf-8")
+        if "(R" not in html:
+            return response
+        response.content = self.link_rules(html, reverse("help-rules")).encode(
+            response.charset or "utf-8"
+        )
+        if response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        return response
+
+    @staticmethod
+    def link_rules(html: str, help_url: str) -> str:
+        """Link the rule numbers of the text parts of an HTML page."""
+        parts = _TAG_OR_TEXT.split(html)
+        raw_depth = 0
+        for index, part in enumerate(parts):
+            if part.startswith("<"):
+                name = (
+                    part[1:].lstrip("/").split(None, 1)[0].rstrip(">").lower() if part[1:] else ""
+                )
+                if name in _RAW_ELEMENTS:
+                    raw_depth += -1 if part.startswith("</") else 1
+                    raw_depth = max(raw_depth, 0)
+                continue
+            if raw_depth or "(R" not in part:
+                continue
+            parts[index] = _RULE.sub(lambda match: _rule_link(match.group(1), help_url), part)
+        return "".join(parts)
+
+
+def _rule_link(code: str, help_url: str) -> str:
+    rule = RULES.get(code)
+    if rule is None:
+        return f"({code})"
+    title = rule[0].replace('"', "&quot;")
+    return (
+        f'<a class="rule-ref" href="{help_url}#{code}" title="How billing works: {title}">'
+        f'<span aria-hidden="true">?</span><span class="sr-only">rule: {title}</span></a>'
+    )

@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("search/", views.SearchView.as_view(), name="search"),
+    path("help/rules/", views.RulesHelpView.as_view(), name="help-rules"),
     path("account/", views.AccountView.as_view(), name="account"),
     path("people/", views.UserListView.as_view(), name="user-list"),
     path("people/new/", views.UserCreateView.as_view(), name="user-create"),

@@ -20,6 +20,7 @@ from core.console.views import ConsoleListView
 from core.forms import UserCreateForm, UserRolesForm
 from core.health import health_report
 from core.roles import user_roles
+from core.rules import RULES
 from core.tables import UserFilter, UserTable
 
 
@@ -33,6 +34,13 @@ class HomeView(TemplateView):
         panels = panels_for(user=self.request.user, now=timezone.now())
         context.update(title="Home", panels=panels)
         return context
+
+
+class RulesHelpView(TemplateView):
+    """The billing rules in plain words; pages link their rule numbers here."""
+
+    template_name = "core/help_rules.html"
+    extra_context = {"title": "How billing works", "rules": list(RULES.items())}
 
 
 class SearchView(TemplateView):
