@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from catalog.models import HostNetwork, PlanVersion, TaxRegion
 from charging.cdr import CdrError, parse_fields, parse_file_name, parse_line
 from charging.models import RerateScope
-from core.periods import local_midnight
+from core.periods import local_date, local_midnight
 from subscribers.selectors import (
     billing_accounts_visible_to,
     brands_of,
@@ -197,7 +197,7 @@ class ErrorQueueRerateForm(DayWindowForm):
 
 
 def plan_version_label(version: PlanVersion) -> str:
-    since = f"{version.effective_from:%Y-%m-%d}"
+    since = f"{local_date(version.effective_from, settings.TIME_ZONE):%Y-%m-%d}"
     return f"{version.plan.code} v{version.version} ({version.status}, from {since})"
 
 

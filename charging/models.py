@@ -4,12 +4,15 @@ Every record of every file ends in exactly one place: a usage event (rated, or i
 error queue), a rejected record with its reason, or a duplicate count (R16).
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
 from catalog.models import HostNetwork, PlanVersion, RateRow, Service
+from core.periods import local_date
 from subscribers.models import BillingAccount, Subscription
 
 AMOUNT_DIGITS = 20
@@ -436,7 +439,10 @@ class RerateJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"rerate {self.scope} {self.start:%Y-%m-%d}–{self.end:%Y-%m-%d} ({self.status})"
+        zone = settings.TIME_ZONE
+        start = local_date(self.start, zone)
+        end = local_date(self.end - dt.timedelta(microseconds=1), zone)
+        return f"rerate {self.scope} {start:%Y-%m-%d}–{end:%Y-%m-%d} ({self.status})"
 
     def get_absolute_url(self) -> str:
         return reverse("charging:reratejob-detail", args=[self.pk])

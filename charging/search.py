@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from charging.models import RejectedRecord, UsageFile
 from charging.views.base import usage_events_visible_to
+from core.console.formats import local_text
 from core.console.search import SearchHit
 from subscribers.selectors import brands_of
 
@@ -22,7 +23,7 @@ def search_charging(*, user, query: str) -> list[SearchHit]:
                     usage_file.name,
                     usage_file.get_absolute_url(),
                     f"{usage_file.get_status_display()} · received "
-                    f"{usage_file.received_at:%Y-%m-%d}",
+                    f"{local_text(usage_file.received_at)}",
                 )
             )
     if user.has_perm("charging.view_usageevent"):

@@ -46,6 +46,7 @@ from charging.models import (
     UsageStaging,
 )
 from charging.rating import RatingRun
+from core.console.formats import local_text
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ def _refuse_duplicate(usage_file: UsageFile, original: UsageFile) -> UsageFile:
     usage_file.duplicate_of = original
     usage_file.status_detail = (
         f"refused before reading (R17): the same bytes arrived as {original.name} "
-        f"on {original.received_at:%Y-%m-%d %H:%M}"
+        f"on {local_text(original.received_at)}"
     )
     usage_file.save()
     return usage_file

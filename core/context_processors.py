@@ -23,6 +23,7 @@ def console(request):
         "user_roles": user_roles(user),
         "default_currency": settings.DEFAULT_CURRENCY,
         "breadcrumbs": breadcrumbs_of(request, menu),
+        "console_time_zone": settings.TIME_ZONE,
     }
 
 

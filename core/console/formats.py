@@ -7,6 +7,9 @@ quantity in its base unit (R5) reads the way a customer reads a bill: ``45 s``, 
 """
 
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 
 from core.money import quantize_minor
 
@@ -45,3 +48,11 @@ def rated_text(amount: Decimal | None, currency: str = "") -> str:
     if amount is None:
         return "—"
     return f"{amount:,.6f} {currency}".rstrip()
+
+
+def local_text(instant, fmt: str = "%Y-%m-%d %H:%M", *, zone: str | None = None) -> str:
+    """Show an instant in the console's time zone (or the given one), saying which: ``… CET``."""
+    if instant is None:
+        return "—"
+    local = instant.astimezone(ZoneInfo(zone or settings.TIME_ZONE))
+    return f"{local.strftime(fmt)} {local.tzname()}"

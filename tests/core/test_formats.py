@@ -34,3 +34,13 @@ def test_money_is_shown_at_the_minor_unit_with_its_currency():
 
 def test_a_rated_amount_keeps_its_six_decimals():
     assert rated_text(Decimal("0.054167"), "EUR") == "0.054167 EUR"
+
+
+def test_an_instant_is_shown_in_the_console_time_zone_and_says_which():
+    import datetime as dt
+
+    from core.console.formats import local_text
+
+    midnight_berlin = dt.datetime(2026, 9, 30, 22, 0, tzinfo=dt.UTC)
+    assert local_text(midnight_berlin) == "2026-10-01 00:00 CEST"
+    assert local_text(dt.datetime(2026, 11, 1, 9, 5, tzinfo=dt.UTC)) == "2026-11-01 10:05 CET"
