@@ -140,6 +140,8 @@ class ZoneTable(CatalogModel):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("zones", "members")
 
     class Meta:
         ordering = ["code"]
@@ -174,6 +176,8 @@ class Zone(CatalogModel):
     name = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=10, choices=ZoneKind.choices, default=ZoneKind.LISTED)
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("members",)
 
     class Meta:
         ordering = ["table", "zone_type", "code"]
@@ -235,6 +239,8 @@ class TimeBandSet(CatalogModel):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="Europe/Berlin")
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("bands",)
 
     class Meta:
         ordering = ["code"]
@@ -254,6 +260,8 @@ class TimeBand(CatalogModel):
     name = models.CharField(max_length=200, blank=True)
     is_rest = models.BooleanField(default=False, help_text="covers the rest of the week")
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("windows",)
 
     class Meta:
         ordering = ["band_set", "code"]
@@ -318,6 +326,8 @@ class TaxRegion(CatalogModel):
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("rates",)
 
     class Meta:
         ordering = ["code"]
@@ -378,6 +388,8 @@ class RateCard(CatalogModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("rows",)
 
     class Meta:
         ordering = ["code"]
@@ -438,7 +450,8 @@ class RateRow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_service_display()} {self.price}/{self.unit}"
+        price = format(self.price.normalize(), "f") if self.price is not None else "—"
+        return f"{self.get_service_display()} {price} per {self.get_unit_display()}"
 
 
 class HostNetwork(CatalogModel):
@@ -455,6 +468,8 @@ class HostNetwork(CatalogModel):
         max_length=4, validators=[digits_only], help_text="home country calling code, e.g. 49"
     )
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("tariffs",)
 
     class Meta:
         ordering = ["code"]
@@ -546,6 +561,8 @@ class PlanVersion(CatalogModel):
     notes = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("allowances", "fair_use_policies")
 
     class Meta:
         ordering = ["plan", "version"]
@@ -600,6 +617,8 @@ class AddOn(CatalogModel):
     description = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords(m2m_fields=[eligible_plans])
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("allowances",)
 
     class Meta:
         ordering = ["code"]

@@ -237,6 +237,8 @@ class Subscription(TimestampedModel):
     activated_at = models.DateTimeField(null=True, blank=True)
     terminated_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("add_ons", "promotions")
 
     class Meta:
         ordering = ["msisdn"]

@@ -22,7 +22,9 @@ def test_a_console_edit_is_shown_on_the_detail_page_with_who_and_what(
     latest = history[0]
     assert latest["who"] == operator
     assert latest["action"] == "changed"
-    assert ("name", "Lorem Mobile", "Lorem Mobil") in latest["changes"]
+    assert {"field": "name", "old": "Lorem Mobile", "new": "Lorem Mobil", "text": ""} in latest[
+        "changes"
+    ]
     assert b"Lorem Mobile" in page.content and b"operator-user" in page.content
 
 
