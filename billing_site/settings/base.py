@@ -249,6 +249,9 @@ VOUCHER_SECRET = os.environ.get("VOUCHER_SECRET", "") or SECRET_KEY or "vouchers
 
 # Idempotency-Key records are kept this long (hours) before they may be purged.
 IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48"))
+# A request waits this long (seconds) for a concurrent one with the same Idempotency-Key, then
+# is answered 409 IDEMPOTENCY_IN_PROGRESS with Retry-After.
+IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "10"))
 
 # Audit trail (django-simple-history).
 SIMPLE_HISTORY_REVERT_DISABLED = True
