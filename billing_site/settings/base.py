@@ -237,10 +237,21 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 # Host-network usage files dropped here are picked up by the charging.inbox_scan task.
 USAGE_INBOX_DIR = Path(os.environ.get("USAGE_INBOX_DIR", BASE_DIR / "var" / "inbox"))
 USAGE_INBOX_SCAN_SECONDS = int(os.environ.get("USAGE_INBOX_SCAN_SECONDS", "60"))
+# The outbox (core.outbox, docs/webhooks.md): a delivery is retried after 30 s, doubling (with
+# jitter) up to 6 h, and is failed after OUTBOX_MAX_ATTEMPTS; the sweep picks up due deliveries.
+OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "30"))
+OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", str(6 * 3600)))
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "15"))
+OUTBOX_TIMEOUT_SECONDS = float(os.environ.get("OUTBOX_TIMEOUT_SECONDS", "10"))
+OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE: dict = {
     "charging-inbox-scan": {
         "task": "charging.inbox_scan",
         "schedule": USAGE_INBOX_SCAN_SECONDS,
+    },
+    "core-outbox-sweep": {
+        "task": "core.outbox_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
     },
 }
 
