@@ -4,6 +4,7 @@ retried with growing delays until delivered or failed, never sent twice at once.
 import datetime as dt
 import json
 import threading
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -278,3 +279,24 @@ def test_a_claimed_delivery_is_not_claimed_again_until_its_claim_lapses(receiver
         clock.shift(dt.timedelta(seconds=200))  # the claim lapsed: the worker died
         assert outbox.webhook_deliveries_sweep() == 1
     assert receiver.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_verification_snippet_of_the_docs_accepts_a_real_delivery(receiver):
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    snippet = next(
+        block.split("```", 1)[0]
+        for block in docs.split("```python\n")[1:]
+        if "def webhook_is_genuine" in block
+    )
+    namespace: dict = {}
+    exec(snippet, namespace)  # the receiver's code exactly as documented
+    webhook_is_genuine = namespace["webhook_is_genuine"]
+    endpoint = make_endpoint(receiver)
+    publish(event_type="invoice.issued", payload={"number": "INV-9"})
+
+    received = receiver.requests[0]
+    header = headers_of(received)["webhook-signature"]
+    assert webhook_is_genuine(endpoint.secret, header, received.body)
+    assert not webhook_is_genuine(endpoint.secret, header, received.body.replace(b"9", b"8"))
+    assert not webhook_is_genuine("whsec_wrong", header, received.body)
