@@ -32,6 +32,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Former keys, still accepted for sessions and signed values while a new SECRET_KEY settles in
+# (docs/operations.md: rotating SECRET_KEY); comma-separated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
