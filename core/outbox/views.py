@@ -7,6 +7,7 @@ finance change endpoints and retry deliveries; the other roles read.
 
 import json
 
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -92,8 +93,8 @@ class WebhookEndpointDetailView(EndpointScoped, ConsoleDetailView):
         )
         RequestConfig(self.request, paginate={"per_page": 10}).configure(deliveries)
         counts = dict.fromkeys(DeliveryState.values, 0)
-        for state in self.object.deliveries.values_list("state", flat=True):
-            counts[state] += 1
+        for row in self.object.deliveries.values("state").annotate(n=Count("pk")).order_by():
+            counts[row["state"]] = row["n"]
         context.update(
             title=f"Webhook {self.object.name}",
             deliveries=deliveries,
