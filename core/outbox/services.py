@@ -393,3 +393,28 @@ def webhook_deliveries_sweep(*, limit: int = 200, seconds: float = 25.0) -> int:
             webhook_delivery_record(delivery=delivery, outcome=_post(delivery, client))
             sent += 1
     return sent
+
+
+def outbox_events_purge(*, older_than: dt.timedelta, include_failed: bool = False) -> int:
+    """Delete events older than ``older_than`` whose deliveries are all done; return how many.
+
+    Done means delivered (or, with ``include_failed``, failed too); an event with a pending
+    delivery is always kept. Deliveries and their attempts go with their event.
+    """
+    settled = (
+        [DeliveryState.DELIVERED, DeliveryState.FAILED]
+        if include_failed
+        else [DeliveryState.DELIVERED]
+    )
+    cutoff = timezone.now() - older_than
+    events = OutboxEvent.objects.filter(occurred_at__lt=cutoff).exclude(
+        deliveries__in=WebhookDelivery.objects.exclude(state__in=settled)
+    )
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(events.values_list("pk", flat=True)[:1000])
+            if not batch:
+                return deleted
+            OutboxEvent.objects.filter(pk__in=batch).delete()
+            deleted += len(batch)

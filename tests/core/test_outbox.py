@@ -4,10 +4,12 @@ retried with growing delays until delivered or failed, never sent twice at once.
 import datetime as dt
 import json
 import threading
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -300,3 +302,30 @@ def test_the_verification_snippet_of_the_docs_accepts_a_real_delivery(receiver):
     assert webhook_is_genuine(endpoint.secret, header, received.body)
     assert not webhook_is_genuine(endpoint.secret, header, received.body.replace(b"9", b"8"))
     assert not webhook_is_genuine("whsec_wrong", header, received.body)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_purge_deletes_only_old_events_whose_deliveries_are_all_done(receiver, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    make_endpoint(receiver)
+    with time_machine.travel(START, tick=False) as clock:
+        delivered = publish(event_type="payment.received", payload={"n": 1})
+        receiver.status = 500
+        failed = publish(event_type="payment.received", payload={"n": 2})
+        settings.OUTBOX_MAX_ATTEMPTS = 5
+        pending = publish(event_type="payment.received", payload={"n": 3})
+        clock.shift(dt.timedelta(days=10))
+        recent = publish(event_type="payment.received", payload={"n": 4})
+        clock.shift(dt.timedelta(days=1))
+
+        call_command("outbox_purge", "--days", "5", stdout=StringIO())
+        assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {
+            failed.pk,
+            pending.pk,
+            recent.pk,
+        }
+        out = StringIO()
+        call_command("outbox_purge", "--days", "5", "--include-failed", stdout=out)
+        assert out.getvalue().strip() == "1 event(s) deleted"
+        assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {pending.pk, recent.pk}
+    assert delivered.pk not in WebhookDelivery.objects.values_list("event", flat=True)
