@@ -10,7 +10,11 @@ from drf_spectacular.views import (
 
 BUSINESS_APPS = ("catalog", "subscribers", "charging", "invoicing", "settlement", "assurance")
 
-api_patterns = [path(f"{app}/", include(f"{app}.api.urls")) for app in BUSINESS_APPS]
+api_patterns = [
+    *[path(f"{app}/", include(f"{app}.api.urls")) for app in BUSINESS_APPS],
+    # The outbox's webhooks and events (core.outbox), named after TMF688 Event Management.
+    path("eventManagement/", include("core.outbox.api_urls")),
+]
 
 urlpatterns = [
     path("", include("core.urls")),

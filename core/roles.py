@@ -28,6 +28,11 @@ EDITABLE_APPS = {
     ADMIN: (*BUSINESS_APPS, "auth", "authtoken", "core"),
 }
 READABLE_APPS = (*BUSINESS_APPS, "core")
+# Models outside a role's editable apps that it may still change: finance manages the webhook
+# endpoints (invoices, payments and dunning are what they mostly carry) and their deliveries.
+EDITABLE_MODELS = {
+    FINANCE: (("core", "webhookendpoint"), ("core", "webhookdelivery")),
+}
 
 
 def role_permissions(role: str):
@@ -38,6 +43,8 @@ def role_permissions(role: str):
     query = Q(content_type__app_label__in=READABLE_APPS, codename__startswith="view_")
     if editable:
         query |= Q(content_type__app_label__in=editable)
+    for app_label, model in EDITABLE_MODELS.get(role, ()):
+        query |= Q(content_type__app_label=app_label, content_type__model=model)
     if role == ADMIN:
         query |= Q(content_type__app_label__in=("auth", "authtoken"))
     return Permission.objects.filter(query)

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from core import views
 
@@ -13,5 +13,6 @@ urlpatterns = [
     path("people/", views.UserListView.as_view(), name="user-list"),
     path("people/new/", views.UserCreateView.as_view(), name="user-create"),
     path("people/<int:pk>/roles/", views.UserRolesView.as_view(), name="user-roles"),
+    path("webhooks/", include("core.outbox.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

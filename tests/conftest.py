@@ -95,3 +95,36 @@ def golden_subscribers(golden_catalog):
     from tests.subscribers.builders import build_golden_subscribers
 
     return build_golden_subscribers(golden_catalog)
+
+
+def _shares_module_data(item) -> bool:
+    """Whether a test uses a module-scoped fixture that keeps database rows for the module."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        definitions
+        and definitions[-1].scope == "module"
+        and "django_db_blocker" in definitions[-1].argnames
+        for definitions in info.name2fixturedefs.values()
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Within each module, run the tests that share a module-scoped database fixture last.
+
+    Such a fixture (charging's ``golden_api``, ``golden_usage``) keeps its rows in a
+    transaction that stays open until the module's last test; a test of the same module that
+    expects an empty database must run before it is built. Runs after pytest-randomly's shuffle
+    (tryfirst), so the order stays random otherwise.
+    """
+    modules: dict = {}
+    for item in items:
+        modules.setdefault(item.module.__name__ if item.module else "", len(modules))
+    items.sort(
+        key=lambda item: (
+            modules[item.module.__name__ if item.module else ""],
+            _shares_module_data(item),
+        )
+    )

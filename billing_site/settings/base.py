@@ -32,6 +32,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Former keys, still accepted for sessions and signed values while a new SECRET_KEY settles in
+# (docs/operations.md: rotating SECRET_KEY); comma-separated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -249,10 +252,21 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 # Host-network usage files dropped here are picked up by the charging.inbox_scan task.
 USAGE_INBOX_DIR = Path(os.environ.get("USAGE_INBOX_DIR", BASE_DIR / "var" / "inbox"))
 USAGE_INBOX_SCAN_SECONDS = int(os.environ.get("USAGE_INBOX_SCAN_SECONDS", "60"))
+# The outbox (core.outbox, docs/webhooks.md): a delivery is retried after 30 s, doubling (with
+# jitter) up to 6 h, and is failed after OUTBOX_MAX_ATTEMPTS; the sweep picks up due deliveries.
+OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "30"))
+OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", str(6 * 3600)))
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "15"))
+OUTBOX_TIMEOUT_SECONDS = float(os.environ.get("OUTBOX_TIMEOUT_SECONDS", "10"))
+OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE: dict = {
     "charging-inbox-scan": {
         "task": "charging.inbox_scan",
         "schedule": USAGE_INBOX_SCAN_SECONDS,
+    },
+    "core-outbox-sweep": {
+        "task": "core.outbox_sweep",
+        "schedule": OUTBOX_SWEEP_SECONDS,
     },
 }
 
@@ -261,6 +275,9 @@ VOUCHER_SECRET = os.environ.get("VOUCHER_SECRET", "") or SECRET_KEY or "vouchers
 
 # Idempotency-Key records are kept this long (hours) before they may be purged.
 IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48"))
+# A request waits this long (seconds) for a concurrent one with the same Idempotency-Key, then
+# is answered 409 IDEMPOTENCY_IN_PROGRESS with Retry-After.
+IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "10"))
 
 # Audit trail (django-simple-history).
 SIMPLE_HISTORY_REVERT_DISABLED = True
