@@ -119,6 +119,12 @@ class SubscriptionForm(forms.Form):
     msisdn = forms.CharField(
         label="MSISDN", max_length=20, help_text="in international form: +49 151 1234 0001"
     )
+    user_name = forms.CharField(
+        label="Used by",
+        max_length=200,
+        required=False,
+        help_text="the person using the line, when not the account holder",
+    )
 
     def __init__(self, *args, user, billing_account: BillingAccount, **kwargs):
         super().__init__(*args, **kwargs)
@@ -254,6 +260,20 @@ class AddOnForm(forms.Form):
         ].help_text = (
             "bought now: its allowances are granted at once; a prepaid balance pays its price"
         )
+
+
+class SubscriptionUserForm(forms.Form):
+    user_name = forms.CharField(
+        label="Used by",
+        max_length=200,
+        required=False,
+        help_text="the person using the line (a family member, an employee); empty: the "
+        "account holder",
+    )
+
+    def __init__(self, *args, subscription, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user_name"].initial = subscription.user_name
 
 
 class SwapSimForm(forms.Form):

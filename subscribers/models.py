@@ -234,6 +234,13 @@ class Subscription(TimestampedModel):
     msisdn = models.CharField(max_length=15, validators=[digits_only], db_index=True)
     sim = models.ForeignKey(Sim, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    user_name = models.CharField(
+        "used by",
+        max_length=200,
+        blank=True,
+        help_text="the person using the line, when not the account holder (a family member, "
+        "an employee)",
+    )
     activated_at = models.DateTimeField(null=True, blank=True)
     terminated_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()

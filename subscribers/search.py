@@ -80,7 +80,7 @@ def _subscription_hit(subscription, why: str = "") -> SearchHit:
 def _subscriptions(user, query: str) -> list[SearchHit]:
     candidates = msisdn_candidates(query)
     if not candidates:
-        return []
+        return _subscriptions_by_user(user, query)
     visible = subscriptions_visible_to(user)
     exact = list(visible.filter(msisdn__in=candidates).order_by("-id")[:20])
     if exact:
@@ -90,6 +90,18 @@ def _subscriptions(user, query: str) -> list[SearchHit]:
         return []
     partial = visible.filter(msisdn__contains=digits).order_by("msisdn")[:20]
     return [_subscription_hit(s, "number contains the digits") for s in partial]
+
+
+def _subscriptions_by_user(user, query: str) -> list[SearchHit]:
+    """Subscriptions whose line is used by a person of that name (not the account holder)."""
+    words = [word for word in query.split() if len(word) > 1]
+    if not words:
+        return []
+    condition = Q()
+    for word in words:
+        condition &= Q(user_name__icontains=word)
+    found = subscriptions_visible_to(user).filter(condition).order_by("user_name", "msisdn")[:20]
+    return [_subscription_hit(s, f"used by {s.user_name}") for s in found]
 
 
 def _sims(user, query: str) -> list[SearchHit]:

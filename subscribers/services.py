@@ -358,6 +358,15 @@ def _check_tax_mode(account: BillingAccount, plan, exclude=None) -> None:
             )
 
 
+def subscription_user_set(*, subscription: Subscription, user_name: str, acting_user=None):
+    """Name the person who uses a subscription's line (empty: the account holder)."""
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        subscription.user_name = " ".join(user_name.split())
+        _save(subscription, acting_user, "user named" if subscription.user_name else "user cleared")
+    return subscription
+
+
 def subscription_create(
     *,
     billing_account: BillingAccount,
@@ -365,6 +374,7 @@ def subscription_create(
     msisdn: str,
     sim: Sim | None = None,
     created_at: dt.datetime | None = None,
+    user_name: str = "",
     acting_user=None,
 ) -> Subscription:
     """Order a subscription: pending, holding its number and SIM from ``created_at`` on."""
@@ -392,6 +402,7 @@ def subscription_create(
             msisdn=msisdn,
             sim=sim,
             status=SubscriptionStatus.PENDING,
+            user_name=" ".join(user_name.split()),
         )
         _save(subscription, acting_user, "ordered")
         SubscriptionTerm.objects.create(

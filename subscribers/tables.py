@@ -104,6 +104,7 @@ class SubscriptionTable(ConsoleTable):
         order_by=("billing_account__customer__number",),
     )
     brand = tables.Column(accessor="billing_account__customer__brand__code", verbose_name="Brand")
+    user_name = tables.Column(verbose_name="Used by")
     sim = tables.Column(verbose_name="SIM (ICCID)", order_by=("sim__iccid",))
     activated_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Activated")
     terminated_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Terminated")
@@ -117,6 +118,7 @@ class SubscriptionTable(ConsoleTable):
             "plan",
             "billing_account",
             "customer",
+            "user_name",
             "brand",
             "sim",
             "activated_at",

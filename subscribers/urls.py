@@ -66,6 +66,7 @@ urlpatterns: list = [
             ("change-plan", subscriptions.SubscriptionChangePlanView),
             ("add-addon", subscriptions.SubscriptionAddAddOnView),
             ("swap-sim", subscriptions.SubscriptionSwapSimView),
+            ("user", subscriptions.SubscriptionUserView),
             ("terminate", subscriptions.SubscriptionTerminateView),
             ("port-out", subscriptions.SubscriptionPortOutView),
         )

@@ -473,6 +473,11 @@ class ProductSerializer(ResourceSerializer):
     billingAccount = RefField(source="billing_account")
     customer = RefField(source="billing_account.customer")
     msisdn = serializers.CharField(read_only=True, help_text="E.164 digits without '+'")
+    userName = serializers.CharField(
+        source="user_name",
+        read_only=True,
+        help_text="the person using the line; empty: the account holder",
+    )
     iccid = serializers.CharField(source="sim.iccid", read_only=True, allow_null=True)
     imsi = serializers.CharField(source="sim.imsi", read_only=True, allow_null=True)
     realizingResource = serializers.SerializerMethodField(help_text="the SIM card")
@@ -822,6 +827,22 @@ class ProductInput(serializers.Serializer):
     sim = SimRefField(required=False, allow_null=True)
     orderDate = InstantField(
         source="created_at", required=False, help_text="when it holds its number; now if left out"
+    )
+    userName = serializers.CharField(
+        source="user_name",
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="the person using the line, when not the account holder",
+    )
+
+
+class ProductUserInput(serializers.Serializer):
+    userName = serializers.CharField(
+        source="user_name",
+        max_length=200,
+        allow_blank=True,
+        help_text="the person using the line; empty: the account holder",
     )
 
 

@@ -471,6 +471,20 @@ class ProductViewSet(SubscribersViewSet):
             ),
         )
 
+    @product_action(
+        api.ProductUserInput,
+        url_path="user",
+        description="Name the person who uses the line (userName; empty: the account holder).",
+    )
+    def user(self, request, pk=None):
+        subscription = self.get_object()
+        data = self.read_input(api.ProductUserInput)
+        with service_errors():
+            subscription = services.subscription_user_set(
+                subscription=subscription, acting_user=request.user, **data
+            )
+        return self.represent(self.visible(request.user).get(pk=subscription.pk))
+
 
 # --- SIM inventory --------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from subscribers.forms import (
     AddOnForm,
     ChangePlanForm,
     SubscriptionForm,
+    SubscriptionUserForm,
     SwapSimForm,
     TerminateForm,
 )
@@ -71,6 +72,7 @@ LIFECYCLE_ACTIONS = (
     LifecycleAction("change-plan", "Change plan", LIVE),
     LifecycleAction("add-addon", "Add add-on", BUYING),
     LifecycleAction("swap-sim", "Swap SIM", LIVE),
+    LifecycleAction("user", "Set user", LIVE),
     LifecycleAction("terminate", "Terminate", _from("terminate"), "danger"),
     LifecycleAction("port-out", "Port out", _from("terminate"), "danger"),
 )
@@ -121,6 +123,7 @@ class SubscriptionDetailView(ConsoleDetailView):
             ("MSISDN", f"+{subscription.msisdn}"),
             ("Status", subscription.get_status_display()),
             ("Plan", f"{subscription.plan.code} — {subscription.plan.name}"),
+            ("Used by", subscription.user_name or "the account holder"),
             ("SIM", f"{sim.iccid} (IMSI {sim.imsi})" if sim else None),
             ("Activated", instant_text(subscription.activated_at)),
             ("Terminated", instant_text(subscription.terminated_at)),
@@ -191,6 +194,7 @@ class SubscriptionCreateView(ServiceFormView):
             plan=data["plan"],
             msisdn=data["msisdn"],
             sim=data["sim"],
+            user_name=data["user_name"],
             acting_user=self.request.user,
         )
         return f"Ordered {self.created} on {data['plan']}; activate it when the SIM is live."
@@ -341,6 +345,25 @@ class SubscriptionSwapSimView(SubscriptionFormActionView):
             subscription=self.target, sim=sim, acting_user=self.request.user
         )
         return f"{self.target} is now on SIM {sim.iccid}."
+
+
+class SubscriptionUserView(SubscriptionFormActionView):
+    form_class = SubscriptionUserForm
+    title = "Set user"
+    intro = (
+        "Name the person who uses this line when it is not the account holder: a family "
+        "member on a family account, an employee on a company account. Searchable and shown "
+        "on the subscription."
+    )
+    submit_label = "Save"
+
+    def perform(self, form):
+        self.object = services.subscription_user_set(
+            subscription=self.target,
+            user_name=form.cleaned_data["user_name"],
+            acting_user=self.request.user,
+        )
+        return f"{self.object} is used by {self.object.user_name or 'the account holder'}."
 
 
 class SubscriptionTerminateView(SubscriptionFormActionView):

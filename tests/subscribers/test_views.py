@@ -540,6 +540,7 @@ def test_page_shows_only_the_actions_legal_from_the_status(
         "Change plan",
         "Add add-on",
         "Swap SIM",
+        "Set user",
         "Terminate",
         "Port out",
     ]
