@@ -164,6 +164,8 @@ class ConsoleDetailView(ModelPermissionMixin, generic.DetailView):
             field = obj._meta.get_field(name)
             display = getattr(obj, f"get_{name}_display", None)
             value = display() if display else getattr(obj, name)
+            if isinstance(value, bool):
+                value = "yes" if value else "no"
             rows.append((field.verbose_name, value))
         return rows
 
