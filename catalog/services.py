@@ -43,13 +43,19 @@ from catalog.models import (
     ZoneTable,
     ZoneType,
 )
+from catalog.selectors import require_catalog_change, require_plans_of_user
 
 MINUTES_PER_WEEK = 7 * 1440
 WEEKDAYS = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
 
 
 def _audit(obj, acting_user, reason: str | None = None):
-    """Tell django-simple-history who acts and why, for the next save of ``obj``."""
+    """Tell django-simple-history who acts and why, for the next save of ``obj``.
+
+    Every write of the catalogue passes here first, so here a user limited to some brands is
+    refused a change of another brand's object or of a shared one (PermissionDenied).
+    """
+    require_catalog_change(obj, acting_user)
     if acting_user is not None and getattr(acting_user, "is_authenticated", False):
         obj._history_user = acting_user
     if reason:
@@ -726,6 +732,7 @@ def host_network_tariff_set(
         raise ValidationError({"rate_card": "a host network is priced by a wholesale card"})
     if rate_card.status != Status.PUBLISHED:
         raise ValidationError({"rate_card": "publish the wholesale card first"})
+    require_catalog_change(host_network, acting_user)
     with transaction.atomic():
         tariff, _ = HostNetworkTariff.objects.update_or_create(
             host_network=host_network,
@@ -1060,6 +1067,7 @@ def add_on_save(*, data: dict, add_on: AddOn | None = None, acting_user=None) ->
         _save(add_on, acting_user)
         if "eligible_plans" in data:
             add_on.eligible_plans.set(data["eligible_plans"])
+        require_plans_of_user(add_on.eligible_plans.all(), acting_user)
     return add_on
 
 
@@ -1153,6 +1161,7 @@ def promotion_save(*, data: dict, promotion: Promotion | None = None, acting_use
         _save(promotion, acting_user)
         if "eligible_plans" in data:
             promotion.eligible_plans.set(data["eligible_plans"])
+        require_plans_of_user(promotion.eligible_plans.all(), acting_user)
     return promotion
 
 

@@ -5,12 +5,11 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from catalog.models import Brand
+from catalog.selectors import brands_of, brands_visible_to  # noqa: F401 - named here too
 from core.periods import require_aware
 from subscribers.models import (
     RATABLE_STATUSES,
     BillingAccount,
-    BrandScope,
     Customer,
     Sim,
     Subscription,
@@ -179,14 +178,6 @@ def term_at(*, subscription: Subscription, instant: dt.datetime) -> Subscription
 # --- brand scoping --------------------------------------------------------------------------
 
 
-def brands_of(user) -> list[int] | None:
-    """Return the brand ids a user is limited to, or None when the user sees every brand."""
-    if user.is_superuser:
-        return None
-    scoped = list(BrandScope.objects.filter(user=user).values_list("brand_id", flat=True))
-    return scoped or None
-
-
 def customers_visible_to(user) -> QuerySet[Customer]:
     """Return the customers a user may see (brand scoping)."""
     brands = brands_of(user)
@@ -208,12 +199,6 @@ def subscriptions_visible_to(user) -> QuerySet[Subscription]:
     if brands is None:
         return subscriptions
     return subscriptions.filter(billing_account__customer__brand_id__in=brands)
-
-
-def brands_visible_to(user) -> QuerySet[Brand]:
-    """Return the brands a user may see and choose (brand scoping)."""
-    brands = brands_of(user)
-    return Brand.objects.all() if brands is None else Brand.objects.filter(pk__in=brands)
 
 
 def sims_visible_to(user) -> QuerySet[Sim]:

@@ -1,6 +1,5 @@
 """Console pages of add-ons (with their allowances) and promotions (R35)."""
 
-from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
 
 from catalog import services
@@ -14,11 +13,12 @@ from catalog.views.base import (
     CatalogCloneView,
     CatalogCreateView,
     CatalogDetailView,
+    CatalogListView,
     CatalogUpdateView,
     can,
     status_notice,
+    visible_or_404,
 )
-from core.console.views import ConsoleListView
 
 
 def lifecycle_actions(view, obj, name: str) -> list[dict]:
@@ -50,7 +50,7 @@ def lifecycle_actions(view, obj, name: str) -> list[dict]:
 # --- add-ons --------------------------------------------------------------------------------
 
 
-class AddOnListView(ConsoleListView):
+class AddOnListView(CatalogListView):
     model = AddOn
     table_class = AddOnTable
     filterset_class = AddOnFilter
@@ -163,7 +163,7 @@ class AddOnCloneView(CatalogCloneView):
 # --- promotions -----------------------------------------------------------------------------
 
 
-class PromotionListView(ConsoleListView):
+class PromotionListView(CatalogListView):
     model = Promotion
     table_class = PromotionTable
     filterset_class = PromotionFilter
@@ -219,7 +219,7 @@ class PromotionCloneView(PromotionCreateView):
     """A new draft promotion that starts as a copy of another one."""
 
     def dispatch(self, request, *args, **kwargs):
-        self.source = get_object_or_404(Promotion, pk=kwargs["pk"])
+        self.source = visible_or_404(self.request, Promotion, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):

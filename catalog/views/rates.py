@@ -13,16 +13,16 @@ from catalog.views.base import (
     CatalogCloneView,
     CatalogCreateView,
     CatalogDetailView,
+    CatalogListView,
     CatalogUpdateView,
     ChildCreateView,
     ChildUpdateView,
     amount,
     status_notice,
 )
-from core.console.views import ConsoleListView
 
 
-class RateCardListView(ConsoleListView):
+class RateCardListView(CatalogListView):
     model = RateCard
     table_class = RateCardTable
     filterset_class = RateCardFilter
