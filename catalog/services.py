@@ -21,6 +21,7 @@ from catalog.models import (
     SERVICE_UNITS,
     AddOn,
     Allowance,
+    BrandScope,
     DiscountType,
     FairUseAction,
     FairUsePolicy,
@@ -43,7 +44,7 @@ from catalog.models import (
     ZoneTable,
     ZoneType,
 )
-from catalog.selectors import require_catalog_change, require_plans_of_user
+from catalog.selectors import require_catalog_change, require_every_brand, require_plans_of_user
 
 MINUTES_PER_WEEK = 7 * 1440
 WEEKDAYS = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
@@ -1192,3 +1193,28 @@ def tax_rate_set(*, region, category, rate: Decimal, valid_from, acting_user=Non
         ).first() or TaxRate(region=region, category=category, valid_from=valid_from)
         tax_rate.rate = rate
         return _save(tax_rate, acting_user)
+
+
+# --- people: the brands a user is limited to ------------------------------------------------
+
+
+def user_brands_set(*, user, brands, acting_user=None) -> list[BrandScope]:
+    """Limit a user to some brands (none: every brand); each added or removed brand is audited.
+
+    Only a user who sees every brand changes brand scopes, so nobody widens their own.
+    """
+    require_every_brand(acting_user, "who sees which brand")
+    wanted = {brand.pk for brand in brands}
+    with transaction.atomic():
+        type(user).objects.select_for_update().get(pk=user.pk)
+        current = {scope.brand_id: scope for scope in BrandScope.objects.filter(user=user)}
+        for brand_id in sorted(set(current) - wanted):
+            scope = current.pop(brand_id)
+            _audit(scope, acting_user, "brand removed")
+            scope.delete()
+        for brand_id in sorted(wanted - set(current)):
+            scope = BrandScope(user=user, brand_id=brand_id)
+            _audit(scope, acting_user, "brand added")
+            scope.save()
+            current[brand_id] = scope
+    return [current[brand_id] for brand_id in sorted(current)]

@@ -5,7 +5,11 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from catalog.selectors import brands_of, brands_visible_to  # noqa: F401 - named here too
+from catalog.selectors import (  # noqa: F401 - named here too
+    brands_of,
+    brands_visible_to,
+    require_every_brand,
+)
 from core.periods import require_aware
 from subscribers.models import (
     RATABLE_STATUSES,

@@ -78,11 +78,28 @@ class BrandScopeMixin:
     brand-limited user tries to change it (catalog.selectors.catalog_may_change).
     """
 
+    def __init_subclass__(cls, **kwargs):
+        # A view that writes its own get_queryset (select_related, annotations) is scoped too.
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("get_queryset")
+        if own is not None and not getattr(own, "brand_scoped", False):
+
+            def get_queryset(self, _own=own):
+                return catalog_visible_to(_own(self), self.request.user)
+
+            get_queryset.brand_scoped = True
+            cls.get_queryset = get_queryset
+
     def get_queryset(self):
         return catalog_visible_to(super().get_queryset(), self.request.user)
 
     def get_form(self, form_class=None):
         return scope_form_choices(super().get_form(form_class), self.request.user)
+
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        scope_form_choices(filterset.form, self.request.user)
+        return filterset
 
 
 def visible_or_404(request, model, **lookup):
