@@ -536,3 +536,207 @@ def test_the_sweep_would_see_lorems_data_if_it_leaked(world, client):
     assert api.get("/api/v1/charging/rejectedRecord").json()["count"] > 0
     assert api.get("/api/v1/charging/sequenceGap").json()["count"] == 1
     assert api.get("/api/v1/charging/usageFile").json()["count"] == len(FILES)
+
+
+# --- the writes of the issue, refused by the services themselves --------------------------------
+
+
+def ipsum_subscription(world):
+    """A subscription of IPSUM, for the tests that need the operator to own something."""
+    from tests.subscribers.factories import CustomerFactory, SubscriptionFactory
+
+    customer = CustomerFactory(brand=world.ipsum, number="IPSUM-C1")
+    return SubscriptionFactory(
+        billing_account__customer=customer,
+        billing_account__tax_region=world.catalog.tax_region,
+        msisdn="4917699000001",
+    )
+
+
+def lorem_reject():
+    """A rejected record naming a LOREM subscriber (inactive then, or a bad field)."""
+    terms = subscriber_models.SubscriptionTerm.objects.values_list("msisdn", flat=True)
+    for reject in charging_models.RejectedRecord.objects.order_by("pk"):
+        fields = reject.raw.split(",")
+        if len(fields) > 2 and fields[2] in set(terms):
+            return reject
+    raise AssertionError("the golden files hold a reject of a LOREM subscriber")
+
+
+def test_a_one_brand_operator_cannot_rename_another_brands_plan(world):
+    from django.core.exceptions import PermissionDenied
+
+    plan = world.catalog.plan
+    with pytest.raises(PermissionDenied):
+        catalog_services.plan_save(
+            plan=plan,
+            code=plan.code,
+            name="Renamed",
+            brand=plan.brand,
+            payment_model=plan.payment_model,
+            currency=plan.currency,
+            acting_user=world.operator,
+        )
+    api = APIClient()
+    api.force_authenticate(world.operator)
+    response = api.patch(f"/api/v1/catalog/plan/{plan.pk}", {"name": "Renamed"}, format="json")
+    assert response.status_code == 404
+    plan.refresh_from_db()
+    assert plan.name != "Renamed"
+
+
+def test_a_one_brand_operator_changes_their_own_brands_plan(world):
+    plan = catalog_services.plan_save(
+        code="IPSUM-S",
+        name="Ipsum S",
+        brand=world.ipsum,
+        payment_model="postpaid",
+        currency="EUR",
+        acting_user=world.operator,
+    )
+    api = APIClient()
+    api.force_authenticate(world.operator)
+    response = api.patch(f"/api/v1/catalog/plan/{plan.pk}", {"name": "Ipsum Small"}, format="json")
+    assert response.status_code == 200, response.content
+    assert api.get("/api/v1/catalog/plan").json()["count"] == 1
+
+
+def test_a_one_brand_operator_reads_a_shared_rate_card_but_cannot_change_it(world):
+    card = catalog_models.RateCard.objects.order_by("pk").first()
+    api = APIClient()
+    api.force_authenticate(world.operator)
+    assert api.get(f"/api/v1/catalog/rateCard/{card.pk}").status_code == 200
+    response = api.post(f"/api/v1/catalog/rateCard/{card.pk}/clone", {"code": "MINE"})
+    assert response.status_code == 403
+    assert not catalog_models.RateCard.objects.filter(code="MINE").exists()
+
+
+def test_a_one_brand_operator_cannot_upload_a_usage_file_anywhere(world, client):
+    from django.core.exceptions import PermissionDenied
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from charging.services import usage_file_receive
+
+    name = FILES[0].replace("_000001", "_000003")
+    content = (SAMPLES / FILES[0]).read_bytes()
+    files = charging_models.UsageFile.objects.count()
+    with pytest.raises(PermissionDenied):
+        usage_file_receive(name=name, content=content, acting_user=world.operator)
+    api = APIClient()
+    api.force_authenticate(world.operator)
+    upload = SimpleUploadedFile(name, content, "text/csv")
+    response = api.post("/api/v1/charging/usageFile", {"file": upload}, format="multipart")
+    assert response.status_code == 403
+    client.force_login(world.operator)
+    upload = SimpleUploadedFile(name, content, "text/csv")
+    assert client.post(reverse("charging:usagefile-create"), {"file": upload}).status_code == 403
+    assert charging_models.UsageFile.objects.count() == files
+
+
+def test_a_one_brand_operator_cannot_reprocess_or_discard_another_brands_reject(world):
+    from django.core.exceptions import PermissionDenied
+
+    from charging.services import rejected_record_discard, rejected_record_reprocess
+
+    reject = lorem_reject()
+    with pytest.raises(PermissionDenied):
+        rejected_record_reprocess(rejected_record=reject, acting_user=world.operator)
+    with pytest.raises(PermissionDenied):
+        rejected_record_discard(rejected_record=reject, reason="test", acting_user=world.operator)
+    reject.refresh_from_db()
+    assert reject.status == charging_models.RejectStatus.OPEN
+
+
+def test_reprocessing_refuses_to_charge_another_brands_subscriber(world):
+    """IPSUM's own reject, corrected onto LOREM's number, is refused and charges nothing."""
+    from django.core.exceptions import PermissionDenied
+
+    from charging.selectors import rejected_records_visible_to
+    from charging.services import rejected_record_reprocess
+
+    subscription = ipsum_subscription(world)
+    line = "IPSUM-R1,MOC,{},,20261009090000,+0200,61,4917012345678,,,,26203,NORMAL,"
+    own = charging_models.RejectedRecord.objects.create(
+        usage_file=lorem_reject().usage_file,
+        line_number=999,
+        record_id="IPSUM-R1",
+        raw=line.format(subscription.msisdn),
+        reason=charging_models.RejectReason.INACTIVE_SUBSCRIPTION,
+    )
+    assert list(rejected_records_visible_to(world.operator)) == [own]
+    onto_lorem = line.format("4915112340001")  # Anna's number, active in October
+    events = charging_models.UsageEvent.objects.count()
+    with pytest.raises(PermissionDenied):
+        rejected_record_reprocess(
+            rejected_record=own, corrected_raw=onto_lorem, acting_user=world.operator
+        )
+    own.refresh_from_db()
+    assert own.status == charging_models.RejectStatus.OPEN
+    assert charging_models.UsageEvent.objects.count() == events
+    # The same correction by a user who sees every brand is accepted: only the brand refused.
+    done = rejected_record_reprocess(
+        rejected_record=own, corrected_raw=onto_lorem, acting_user=world.admin
+    )
+    assert done.status == charging_models.RejectStatus.REPROCESSED
+
+
+def test_a_one_brand_operator_sees_a_file_through_their_own_records_only(world):
+    from charging.selectors import sequence_gaps_visible_to, usage_files_visible_to
+
+    assert not usage_files_visible_to(world.operator).exists()
+    subscription = ipsum_subscription(world)
+    template = lorem_reject()
+    fields = template.raw.split(",")
+    fields[2] = subscription.msisdn
+    charging_models.RejectedRecord.objects.create(
+        usage_file=template.usage_file,
+        line_number=998,
+        raw=",".join(fields),
+        reason=charging_models.RejectReason.INACTIVE_SUBSCRIPTION,
+    )
+    assert list(usage_files_visible_to(world.operator)) == [template.usage_file]
+    assert not sequence_gaps_visible_to(world.operator).exists()
+    assert sequence_gaps_visible_to(world.admin).count() == 1
+
+
+def test_a_one_brand_operator_cannot_top_up_another_brands_account(world):
+    from django.core.exceptions import PermissionDenied
+
+    account = world.subscribers.accounts["A"]
+    with pytest.raises(PermissionDenied):
+        subscriber_services.balance_adjust(
+            billing_account=account, amount=Decimal("5"), reason="x", acting_user=world.operator
+        )
+
+
+# --- the People page: an admin sets whom a user sees ------------------------------------------
+
+
+def test_an_admin_limits_a_user_to_brands_on_the_people_page_audited(world, client):
+    person = User.objects.create_user("new-operator")
+    client.force_login(world.admin)
+    people = client.get(reverse("user-list")).content.decode()
+    assert reverse("catalog:user-brands", args=[person.pk]) in people
+    url = reverse("catalog:user-brands", args=[person.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"brands": [world.ipsum.pk]})
+    assert response.status_code == 302
+    scopes = catalog_models.BrandScope.objects.filter(user=person)
+    assert [scope.brand for scope in scopes] == [world.ipsum]
+    trail = catalog_models.BrandScope.history.filter(user_id=person.pk)
+    assert [(entry.history_type, entry.history_user) for entry in trail] == [("+", world.admin)]
+    assert "IPSUM" in client.get(url).content.decode()  # the audit trail names the brand
+    client.post(url, {})  # none ticked: every brand again
+    assert not catalog_models.BrandScope.objects.filter(user=person).exists()
+    removed = catalog_models.BrandScope.history.filter(user_id=person.pk, history_type="-")
+    assert removed.count() == 1
+
+
+def test_a_brand_limited_admin_cannot_widen_anyones_brands(world, client):
+    limited_admin = User.objects.create_user("ipsum-admin", is_staff=True)
+    limited_admin.groups.set(Group.objects.filter(name="admin"))
+    catalog_models.BrandScope.objects.create(user=limited_admin, brand=world.ipsum)
+    client.force_login(limited_admin)
+    url = reverse("catalog:user-brands", args=[limited_admin.pk])
+    assert client.post(url, {}).status_code == 403
+    assert catalog_models.BrandScope.objects.filter(user=limited_admin).exists()
