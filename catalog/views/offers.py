@@ -6,6 +6,7 @@ from catalog import services
 from catalog.filters import AddOnFilter, PromotionFilter
 from catalog.forms import AddOnCloneForm, AddOnForm, PromotionForm
 from catalog.models import AddOn, Allowance, Promotion, Status
+from catalog.selectors import catalog_visible_to
 from catalog.services import ADDON_FIELDS, PROMOTION_FIELDS
 from catalog.tables import AddOnTable, PromotionTable
 from catalog.views.base import (
@@ -85,7 +86,9 @@ class AddOnDetailView(CatalogDetailView):
         user = self.request.user
         context.update(
             notice=status_notice(add_on, "add-on"),
-            eligible_plans=add_on.eligible_plans.order_by("code"),
+            eligible_plans=catalog_visible_to(
+                add_on.eligible_plans.all(), self.request.user
+            ).order_by("code"),
             allowances=add_on.allowances.prefetch_related(
                 "destination_zones", "roaming_zones"
             ).order_by("id"),
@@ -193,7 +196,9 @@ class PromotionDetailView(CatalogDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["notice"] = status_notice(self.object, "promotion")
-        context["eligible_plans"] = self.object.eligible_plans.order_by("code")
+        context["eligible_plans"] = catalog_visible_to(
+            self.object.eligible_plans.all(), self.request.user
+        ).order_by("code")
         return context
 
 

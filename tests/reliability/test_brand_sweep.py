@@ -194,8 +194,29 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
         if term.sim is not None:
             words.add(term.sim.iccid)
     words |= set(charging_models.UsageFile.objects.values_list("name", flat=True))
+    words |= set(catalog_models.Plan.objects.values_list("name", flat=True))
     # A word is found alone, not inside a longer code (SMART-10 is not SMART-10-2026's).
-    return [re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])") for word in sorted(words)]
+    patterns = [re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])") for word in sorted(words)]
+    # A link to a page of LOREM's own objects (a choice, a row of a table) shows them too.
+    owned = {
+        catalog_models.Plan: None,
+        catalog_models.PlanVersion: None,
+        catalog_models.AddOn: None,
+        catalog_models.Promotion: None,
+        subscriber_models.Customer: None,
+        subscriber_models.BillingAccount: None,
+        subscriber_models.Subscription: None,
+        subscriber_models.VoucherBatch: "subscribers:voucherbatch-detail",
+        charging_models.UsageFile: None,
+        charging_models.RejectedRecord: "charging:rejectedrecord-detail",
+        charging_models.UsageEvent: None,
+        charging_models.RerateJob: None,
+    }
+    for model, url_name in owned.items():
+        for obj in model.objects.all():
+            url = reverse(url_name, args=[obj.pk]) if url_name else obj.get_absolute_url()
+            patterns.append(re.compile(re.escape(url)))
+    return patterns
 
 
 def lorem_object(model):
@@ -740,3 +761,29 @@ def test_a_brand_limited_admin_cannot_widen_anyones_brands(world, client):
     url = reverse("catalog:user-brands", args=[limited_admin.pk])
     assert client.post(url, {}).status_code == 403
     assert catalog_models.BrandScope.objects.filter(user=limited_admin).exists()
+
+
+def test_a_shared_add_on_is_read_with_the_readers_plans_only_and_not_changed(world, client):
+    ipsum_plan = catalog_services.plan_save(
+        code="IPSUM-S", name="Ipsum S", brand=world.ipsum, payment_model="postpaid", currency="EUR"
+    )
+    shared = catalog_services.add_on_save(
+        data={
+            "code": "SHARED-GB",
+            "name": "Shared gigabyte",
+            "kind": catalog_models.AddOnKind.ONE_OFF,
+            "eligible_plans": [world.catalog.plan, ipsum_plan],
+        }
+    )
+    api = APIClient()
+    api.force_authenticate(world.operator)
+    read = api.get(f"/api/v1/catalog/addOn/{shared.pk}")
+    assert read.status_code == 200
+    assert [plan["id"] for plan in read.json()["eligiblePlans"]] == [str(ipsum_plan.pk)]
+    response = api.patch(f"/api/v1/catalog/addOn/{shared.pk}", {"name": "Mine"}, format="json")
+    assert response.status_code == 403
+    client.force_login(world.operator)
+    page = client.get(reverse("catalog:addon-detail", args=[shared.pk])).content.decode()
+    assert "IPSUM-S" in page and not leaked(world.identifiers, page)
+    shared.refresh_from_db()
+    assert shared.name == "Shared gigabyte"
