@@ -53,7 +53,7 @@ from catalog.models import (
     ZoneTable,
     ZoneType,
 )
-from catalog.selectors import catalog_visible_to
+from catalog.selectors import brands_of, catalog_visible_to
 from core.api import fields
 from core.api.fields import (
     ConstantField,
@@ -182,7 +182,14 @@ class VisibleRefsField(serializers.ListField):
     def to_representation(self, data):
         request = self.context.get("request")
         if request is not None and isinstance(data, QuerySet):
-            data = catalog_visible_to(data, request.user)
+            # Looked up once per answer, not once per item of a list.
+            if "brand_ids" not in self.context:
+                self.context["brand_ids"] = brands_of(request.user)
+            brands = self.context["brand_ids"]
+            if brands is not None and data.model is Plan:
+                data = [plan for plan in data if plan.brand_id in brands]
+            elif brands is not None:
+                data = catalog_visible_to(data, request.user)
         return super().to_representation(data)
 
 

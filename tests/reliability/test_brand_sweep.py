@@ -787,3 +787,24 @@ def test_a_shared_add_on_is_read_with_the_readers_plans_only_and_not_changed(wor
     assert "IPSUM-S" in page and not leaked(world.identifiers, page)
     shared.refresh_from_db()
     assert shared.name == "Shared gigabyte"
+
+
+def test_a_one_brand_operator_cannot_rerate_everyone_or_another_brand_in_the_service(world):
+    from django.core.exceptions import PermissionDenied
+
+    window = {
+        "start": dt.datetime(2026, 9, 30, 22, tzinfo=dt.UTC),
+        "end": dt.datetime(2026, 10, 31, 23, tzinfo=dt.UTC),
+        "reason": "x",
+        "acting_user": world.operator,
+    }
+    jobs = charging_models.RerateJob.objects.count()
+    with pytest.raises(PermissionDenied):
+        rerate_job_create(scope=charging_models.RerateScope.PERIOD, **window)
+    with pytest.raises(PermissionDenied):
+        rerate_job_create(
+            scope=charging_models.RerateScope.ACCOUNT,
+            billing_account=world.subscribers.accounts["B"],
+            **window,
+        )
+    assert charging_models.RerateJob.objects.count() == jobs
