@@ -208,7 +208,10 @@ class UsageFileViewSet(ChargingViewSet):
         content_negotiation_class=FileNegotiation,
     )
     def content(self, request, pk=None):
-        """Download the file exactly as it was received (kept in every case, R16)."""
+        """Download the file exactly as it was received (kept in every case, R16).
+
+        Refused (403) to users limited to some brands: the file holds every brand's records.
+        """
         usage_file = self.get_object()
         refuse_brand_limited(request.user)  # the file holds every brand's records
         try:
