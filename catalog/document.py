@@ -70,6 +70,7 @@ from catalog.models import (
     ZoneTable,
     ZoneType,
 )
+from catalog.selectors import require_every_brand
 
 FORMAT = "mvno-billing/catalog"
 VERSION = 1
@@ -1973,6 +1974,7 @@ def catalog_import(*, document: dict, acting_user=None, dry_run: bool = False) -
     first refusal of a service; nothing is kept then. A dry run does everything and then rolls
     back, so its summary says what an import would do.
     """
+    require_every_brand(acting_user, "a catalogue document")
     canonical = document_normalize(document)
     summary = ImportSummary(dry_run=dry_run)
     with transaction.atomic():

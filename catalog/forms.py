@@ -165,7 +165,7 @@ class ZoneLookupForm(forms.Form):
     """Find the zone of a number or of a visited network, as the rating engine would (R7a)."""
 
     number = forms.CharField(
-        required=False, label="Number", help_text="international format, e.g. 4915112340001"
+        required=False, label="Number", help_text="international format, e.g. 4930901820"
     )
     network = forms.CharField(
         required=False, label="Visited network", help_text="MCC+MNC, e.g. 20408"

@@ -6,6 +6,7 @@ them (a rate card, a plan, an add-on); units follow R5 (seconds, bytes SI, count
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -128,6 +129,27 @@ class Brand(CatalogModel):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:brand-detail", args=[self.pk])
+
+
+class BrandScope(models.Model):
+    """Limits a console or API user to some brands; a user with none sees every brand.
+
+    It lives next to Brand so that the catalogue, first in the dependency order, scopes its own
+    reads and writes. Its table keeps the name it had in subscribers (a state-only move).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="brand_scopes"
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    history = HistoricalRecords(table_name="subscribers_historicalbrandscope")
+
+    class Meta:
+        db_table = "subscribers_brandscope"
+        constraints = [models.UniqueConstraint(fields=["user", "brand"], name="brand_scope_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.brand.code}"
 
 
 # --- zones ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from catalog.models import (
     SERVICE_UNITS,
     AddOn,
     Allowance,
+    BrandScope,
     DiscountType,
     FairUseAction,
     FairUsePolicy,
@@ -43,13 +44,19 @@ from catalog.models import (
     ZoneTable,
     ZoneType,
 )
+from catalog.selectors import require_catalog_change, require_every_brand, require_plans_of_user
 
 MINUTES_PER_WEEK = 7 * 1440
 WEEKDAYS = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
 
 
 def _audit(obj, acting_user, reason: str | None = None):
-    """Tell django-simple-history who acts and why, for the next save of ``obj``."""
+    """Tell django-simple-history who acts and why, for the next save of ``obj``.
+
+    Every write of the catalogue passes here first, so here a user limited to some brands is
+    refused a change of another brand's object or of a shared one (PermissionDenied).
+    """
+    require_catalog_change(obj, acting_user)
     if acting_user is not None and getattr(acting_user, "is_authenticated", False):
         obj._history_user = acting_user
     if reason:
@@ -726,6 +733,7 @@ def host_network_tariff_set(
         raise ValidationError({"rate_card": "a host network is priced by a wholesale card"})
     if rate_card.status != Status.PUBLISHED:
         raise ValidationError({"rate_card": "publish the wholesale card first"})
+    require_catalog_change(host_network, acting_user)
     with transaction.atomic():
         tariff, _ = HostNetworkTariff.objects.update_or_create(
             host_network=host_network,
@@ -1060,6 +1068,7 @@ def add_on_save(*, data: dict, add_on: AddOn | None = None, acting_user=None) ->
         _save(add_on, acting_user)
         if "eligible_plans" in data:
             add_on.eligible_plans.set(data["eligible_plans"])
+        require_plans_of_user(add_on.eligible_plans.all(), acting_user)
     return add_on
 
 
@@ -1153,6 +1162,7 @@ def promotion_save(*, data: dict, promotion: Promotion | None = None, acting_use
         _save(promotion, acting_user)
         if "eligible_plans" in data:
             promotion.eligible_plans.set(data["eligible_plans"])
+        require_plans_of_user(promotion.eligible_plans.all(), acting_user)
     return promotion
 
 
@@ -1183,3 +1193,28 @@ def tax_rate_set(*, region, category, rate: Decimal, valid_from, acting_user=Non
         ).first() or TaxRate(region=region, category=category, valid_from=valid_from)
         tax_rate.rate = rate
         return _save(tax_rate, acting_user)
+
+
+# --- people: the brands a user is limited to ------------------------------------------------
+
+
+def user_brands_set(*, user, brands, acting_user=None) -> list[BrandScope]:
+    """Limit a user to some brands (none: every brand); each added or removed brand is audited.
+
+    Only a user who sees every brand changes brand scopes, so nobody widens their own.
+    """
+    require_every_brand(acting_user, "who sees which brand")
+    wanted = {brand.pk for brand in brands}
+    with transaction.atomic():
+        type(user).objects.select_for_update().get(pk=user.pk)
+        current = {scope.brand_id: scope for scope in BrandScope.objects.filter(user=user)}
+        for brand_id in sorted(set(current) - wanted):
+            scope = current.pop(brand_id)
+            _audit(scope, acting_user, "brand removed")
+            scope.delete()
+        for brand_id in sorted(wanted - set(current)):
+            scope = BrandScope(user=user, brand_id=brand_id)
+            _audit(scope, acting_user, "brand added")
+            scope.save()
+            current[brand_id] = scope
+    return [current[brand_id] for brand_id in sorted(current)]

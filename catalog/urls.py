@@ -2,13 +2,15 @@
 
 from django.urls import include, path
 
-from catalog.views import bands, offers, plans, rates, reference, zones
+from catalog.views import bands, offers, people, plans, rates, reference, zones
 
 app_name = "catalog"
 
 urlpatterns: list = [
     # Import and export of catalogue documents (catalog/document_urls.py).
     path("", include("catalog.document_urls")),
+    # The brands a console or API user is limited to (linked from the People page).
+    path("people/<int:pk>/brands/", people.UserBrandsView.as_view(), name="user-brands"),
     # Brands.
     path("brands/", reference.BrandListView.as_view(), name="brand-list"),
     path("brands/new/", reference.BrandCreateView.as_view(), name="brand-create"),

@@ -21,6 +21,7 @@ from catalog.document import (
     format_of,
 )
 from catalog.models import Plan
+from catalog.selectors import require_every_brand
 
 FORMAT_CHOICES = [("yaml", "YAML"), ("json", "JSON")]
 
@@ -81,6 +82,7 @@ class CatalogExportView(PermissionRequiredMixin, View):
     template_name = "catalog/document_export.html"
 
     def get(self, request):
+        require_every_brand(request.user, "the catalogue document")
         form = CatalogExportForm(request.GET or None)
         context = {"form": form, "title": "Export the catalogue"}
         if form.is_bound and form.is_valid():
@@ -111,9 +113,11 @@ class CatalogImportView(PermissionRequiredMixin, View):
     template_name = "catalog/document_import.html"
 
     def get(self, request):
+        require_every_brand(request.user, "the catalogue document")
         return self._render(CatalogImportForm())
 
     def post(self, request):
+        require_every_brand(request.user, "the catalogue document")
         form = CatalogImportForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._render(form)

@@ -26,3 +26,22 @@ class ChargingConfig(AppConfig):
         MenuItem("Simulator", "charging:simulator", "charging.view_usageevent"),
         MenuItem("Rerating", "charging:reratejob-list", "charging.view_reratejob"),
     )
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(_sqlite_split_part, dispatch_uid="charging_split_part")
+
+
+def _split_part(text, delimiter, position):
+    """PostgreSQL's ``split_part`` for SQLite: field ``position`` (1-based), or ''."""
+    if text is None or delimiter is None or position is None:
+        return None
+    parts = text.split(delimiter)
+    return parts[position - 1] if 0 < position <= len(parts) else ""
+
+
+def _sqlite_split_part(sender, connection, **kwargs) -> None:
+    """Give an SQLite connection the ``split_part`` that brand scoping of rejects reads."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("split_part", 3, _split_part, deterministic=True)

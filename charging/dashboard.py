@@ -12,19 +12,16 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 
 from catalog.models import Service
-from charging.models import (
-    FileStatus,
-    RatingStatus,
-    RejectedRecord,
-    RejectStatus,
-    SequenceGap,
-    UsageFile,
+from charging.models import FileStatus, RatingStatus, RejectStatus
+from charging.selectors import (
+    rejected_records_visible_to,
+    sequence_gaps_visible_to,
+    usage_files_visible_to,
 )
 from charging.views.base import usage_events_visible_to
 from core.console.dashboard import Chart, Figure, Panel
 from core.console.formats import money_text
 from core.periods import billing_period_containing
-from subscribers.selectors import brands_of
 
 CHART_DAYS = 30
 
@@ -37,28 +34,25 @@ def _url(name: str, **filters) -> str:
 def charging_panels(*, user, now: dt.datetime) -> list[Panel]:
     """Return the charging panels this user may open."""
     panels = []
-    every_brand = brands_of(user) is None
     zone = ZoneInfo(settings.TIME_ZONE)
     today = now.astimezone(zone).date()
-    if user.has_perm("charging.view_usagefile") and every_brand:
+    if user.has_perm("charging.view_usagefile"):
         panels.append(_waiting(user))
-        panels.append(_files_today(today, zone))
-    elif user.has_perm("charging.view_usageevent"):
-        errors = usage_events_visible_to(user).filter(rating_status=RatingStatus.ERROR).count()
-        panels.append(Panel("Waiting for action", order=5, figures=[
-            Figure("Rating errors", errors, _url("charging:usageevent-errors"),
-                   "warn" if errors else "ok"),
-        ]))  # fmt: skip
+        panels.append(_files_today(user, today, zone))
     if user.has_perm("charging.view_usageevent"):
         panels.append(_usage_chart(user, today, zone))
     return panels
 
 
 def _waiting(user) -> Panel:
-    rejects = RejectedRecord.objects.filter(status=RejectStatus.OPEN).count()
+    rejects = rejected_records_visible_to(user).filter(status=RejectStatus.OPEN).count()
     errors = usage_events_visible_to(user).filter(rating_status=RatingStatus.ERROR).count()
-    gaps = SequenceGap.objects.filter(resolved_at__isnull=True).count()
-    held = UsageFile.objects.filter(status__in=(FileStatus.QUARANTINED, FileStatus.FAILED)).count()
+    gaps = sequence_gaps_visible_to(user).filter(resolved_at__isnull=True).count()
+    held = (
+        usage_files_visible_to(user)
+        .filter(status__in=(FileStatus.QUARANTINED, FileStatus.FAILED))
+        .count()
+    )
 
     def tone(value):
         return "warn" if value else "ok"
@@ -74,9 +68,9 @@ def _waiting(user) -> Panel:
     ])  # fmt: skip
 
 
-def _files_today(today: dt.date, zone) -> Panel:
+def _files_today(user, today: dt.date, zone) -> Panel:
     start = dt.datetime.combine(today, dt.time(), zone)
-    files = UsageFile.objects.filter(received_at__gte=start)
+    files = usage_files_visible_to(user).filter(received_at__gte=start)
     totals = files.aggregate(
         received=Count("id"),
         processed=Count("id", filter=Q(status=FileStatus.PROCESSED)),

@@ -10,7 +10,7 @@ never edited.
 
 import logging
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -28,6 +28,7 @@ from charging.models import (
 from charging.rating import RatingRun, write_side_effects
 from core.periods import require_aware
 from subscribers.models import BucketMovement, BucketMovementKind
+from subscribers.selectors import brands_of, require_subscriber_change
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def rerate_job_create(
         raise ValidationError({"subscription": "name the subscription to rerate"})
     if scope == RerateScope.ACCOUNT and billing_account is None:
         raise ValidationError({"billing_account": "name the billing account to rerate"})
+    _require_window_of_user(scope, subscription, billing_account, acting_user)
     job = RerateJob.objects.create(
         scope=scope,
         start=start,
@@ -93,6 +95,19 @@ def rerate_job_create(
 
     transaction.on_commit(lambda: rerate_job_run_task.delay(job.pk))
     return job
+
+
+def _require_window_of_user(scope, subscription, billing_account, acting_user) -> None:
+    """Refuse a brand-limited user a rerating of every subscriber or of another brand's."""
+    if acting_user is None or brands_of(acting_user) is None:
+        return
+    if scope == RerateScope.SUBSCRIPTION:
+        target = subscription
+    elif scope == RerateScope.ACCOUNT:
+        target = billing_account
+    else:
+        raise PermissionDenied("you are limited to some brands: rerate one product or account")
+    require_subscriber_change(target, acting_user)
 
 
 def _events_of(job: RerateJob):

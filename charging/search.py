@@ -2,11 +2,10 @@
 
 from django.urls import reverse
 
-from charging.models import RejectedRecord, UsageFile
+from charging.selectors import rejected_records_visible_to, usage_files_visible_to
 from charging.views.base import usage_events_visible_to
 from core.console.formats import local_text
 from core.console.search import SearchHit
-from subscribers.selectors import brands_of
 
 
 def search_charging(*, user, query: str) -> list[SearchHit]:
@@ -14,9 +13,9 @@ def search_charging(*, user, query: str) -> list[SearchHit]:
     if " " in query:
         return []
     hits: list[SearchHit] = []
-    every_brand = brands_of(user) is None
-    if user.has_perm("charging.view_usagefile") and every_brand:
-        for usage_file in UsageFile.objects.filter(name__icontains=query).order_by("-id")[:20]:
+    if user.has_perm("charging.view_usagefile"):
+        files = usage_files_visible_to(user).filter(name__icontains=query)
+        for usage_file in files.order_by("-id")[:20]:
             hits.append(
                 SearchHit(
                     "Usage file",
@@ -38,8 +37,9 @@ def search_charging(*, user, query: str) -> list[SearchHit]:
                     f"{event.get_rating_status_display()}",
                 )
             )
-    if user.has_perm("charging.view_rejectedrecord") and every_brand:
-        rejects = RejectedRecord.objects.filter(record_id=query).select_related("usage_file")
+    if user.has_perm("charging.view_rejectedrecord"):
+        rejects = rejected_records_visible_to(user).filter(record_id=query)
+        rejects = rejects.select_related("usage_file")
         for reject in rejects.order_by("-id")[:20]:
             hits.append(
                 SearchHit(

@@ -1,6 +1,15 @@
 """Reads of charging that are more than one ORM call."""
 
-from charging.models import UsageFile
+from django.db.models import CharField, Func, Q, QuerySet, Value
+
+from catalog.selectors import brands_of
+from charging.cdr import HEADER
+from charging.models import RejectedRecord, SequenceGap, UsageEvent, UsageFile
+from subscribers.models import SubscriptionTerm
+
+# Positions (1-based) of the subscriber's number and IMSI in a usage file's CSV line.
+MSISDN_FIELD = HEADER.split(",").index("served_msisdn") + 1
+IMSI_FIELD = HEADER.split(",").index("served_imsi") + 1
 
 
 class StoredContentMissing(Exception):
@@ -28,3 +37,74 @@ def usage_file_content_type(*, usage_file: UsageFile) -> str:
     if usage_file.name.endswith(".json"):
         return "application/json"
     return "text/csv; charset=utf-8"
+
+
+# --- brand scoping --------------------------------------------------------------------------
+#
+# A host network's file may carry records of several brands, and a rejected record has no
+# subscription: what a user limited to some brands sees of usage files is decided by records.
+#
+# - A rejected record belongs to the brand of the subscriptions whose number (or, when the
+#   record has no number, whose IMSI) it names, as read from its raw line, or of the usage
+#   event it became. One naming no known subscriber, or unreadable, belongs to no brand: only
+#   users who see every brand see it.
+# - A usage file is seen when it brought in a usage event or a rejected record of the user's
+#   brands. An empty, duplicate, quarantined or failed file is seen only by users who see every
+#   brand.
+# - A sequence gap is a missing file of a host network: nobody knows whose records it held, so
+#   only users who see every brand see it.
+
+
+class CsvField(Func):
+    """Field ``position`` (1-based) of a CSV line, split on commas (``split_part``).
+
+    SQLite has no ``split_part``; charging.apps registers one on each SQLite connection.
+    """
+
+    function = "split_part"
+    output_field = CharField()
+
+    def __init__(self, expression, position: int):
+        super().__init__(expression, Value(","), Value(position))
+
+
+def _terms_of_brands(brands: list[int]):
+    return SubscriptionTerm.objects.filter(
+        subscription__billing_account__customer__brand_id__in=brands
+    )
+
+
+def rejected_records_visible_to(user) -> QuerySet[RejectedRecord]:
+    """Return the rejected records a user may see: those naming their brands' subscribers."""
+    rejects = RejectedRecord.objects.all()
+    brands = brands_of(user)
+    if brands is None:
+        return rejects
+    terms = _terms_of_brands(brands)
+    msisdn = CsvField("raw", MSISDN_FIELD)
+    imsi = CsvField("raw", IMSI_FIELD)
+    return rejects.annotate(named_msisdn=msisdn, named_imsi=imsi).filter(
+        Q(named_msisdn__in=terms.exclude(msisdn="").values("msisdn"))
+        | Q(named_msisdn="", named_imsi__in=terms.exclude(imsi="").values("imsi"))
+        | Q(usage_event__subscription_id__in=terms.values("subscription_id"))
+    )
+
+
+def usage_files_visible_to(user) -> QuerySet[UsageFile]:
+    """Return the usage files a user may see: those with usage or rejects of their brands."""
+    files = UsageFile.objects.all()
+    brands = brands_of(user)
+    if brands is None:
+        return files
+    subscriptions = _terms_of_brands(brands).values("subscription_id")
+    with_usage = UsageEvent.objects.filter(subscription_id__in=subscriptions).values(
+        "usage_file_id"
+    )
+    with_rejects = rejected_records_visible_to(user).values("usage_file_id")
+    return files.filter(Q(pk__in=with_usage) | Q(pk__in=with_rejects))
+
+
+def sequence_gaps_visible_to(user) -> QuerySet[SequenceGap]:
+    """Return the sequence gaps a user may see: all of them for users who see every brand."""
+    gaps = SequenceGap.objects.all()
+    return gaps if brands_of(user) is None else gaps.none()

@@ -16,7 +16,7 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Max
@@ -46,7 +46,9 @@ from charging.models import (
     UsageStaging,
 )
 from charging.rating import RatingRun
+from charging.selectors import rejected_records_visible_to
 from core.console.formats import local_text
+from subscribers.selectors import brands_of, require_every_brand, subscriptions_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +85,11 @@ def usage_file_receive(
     ``content`` is the file's bytes or a binary file (an upload, an open file): it is streamed,
     never held whole in memory. The file is kept as received in every case. A file that may be
     processed is left in status ``processing`` for usage_file_process.
+
+    A user limited to some brands is refused (PermissionDenied) before anything is kept: a host
+    network's file charges the subscribers of every brand it names.
     """
+    require_every_brand(acting_user, "a host network's usage file")
     content = ContentFile(content) if isinstance(content, bytes | bytearray) else File(content)
     checksum, size = _checksum(content)
     parsed = parse_file_name(name)
@@ -423,14 +429,34 @@ def rejects_close_reprocessed(rejects, event_ids: dict[str, int]) -> int:
 # --- corrections ----------------------------------------------------------------------------
 
 
+def _require_reject_of_user(rejected_record: RejectedRecord, acting_user) -> None:
+    """Refuse a brand-limited user a rejected record that names no subscriber of their brands."""
+    if acting_user is None or brands_of(acting_user) is None:
+        return
+    if not rejected_records_visible_to(acting_user).filter(pk=rejected_record.pk).exists():
+        raise PermissionDenied("you are limited to some brands: this record is not theirs")
+
+
+def _require_subscription_of_user(event: UsageEvent, acting_user) -> None:
+    """Refuse charging a subscription of another brand on behalf of a brand-limited user."""
+    if acting_user is None or brands_of(acting_user) is None:
+        return
+    if not subscriptions_visible_to(acting_user).filter(pk=event.subscription_id).exists():
+        raise PermissionDenied(
+            "you are limited to some brands: the record charges another brand's subscriber"
+        )
+
+
 def rejected_record_reprocess(
     *, rejected_record: RejectedRecord, corrected_raw: str | None = None, acting_user=None
 ) -> RejectedRecord:
     """Process a rejected record again, corrected or as it was; it is accepted once at most.
 
     Accepted, it becomes a usage event and the rejection is closed as reprocessed; rejected
-    again, it stays open with the new reason (R16).
+    again, it stays open with the new reason (R16). A user limited to some brands reprocesses
+    only a record of their brands, and only onto a subscription of their brands.
     """
+    _require_reject_of_user(rejected_record, acting_user)
     with transaction.atomic():
         reject = (
             RejectedRecord.objects.select_for_update()
@@ -460,6 +486,7 @@ def rejected_record_reprocess(
             reject.reason, reject.detail = rejects[0].reason, rejects[0].detail
             reject.save(update_fields=["reason", "detail", "corrected_raw"])
             return reject
+        _require_subscription_of_user(events[0], acting_user)
         run.save(events)
         reject.status = RejectStatus.REPROCESSED
         reject.reprocessed_at = timezone.now()
@@ -473,6 +500,7 @@ def rejected_record_discard(*, rejected_record: RejectedRecord, reason: str, act
     """Close a rejected record that will never be charged (test traffic, a network error)."""
     if not reason:
         raise ValidationError({"reason": "say why it is discarded"})
+    _require_reject_of_user(rejected_record, acting_user)
     with transaction.atomic():
         reject = RejectedRecord.objects.select_for_update().get(pk=rejected_record.pk)
         if reject.status != RejectStatus.OPEN:

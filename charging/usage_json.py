@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import HostNetwork
+from catalog.selectors import require_every_brand
 from charging.cdr import RECORD_SERVICES, CdrError, UsageRecord, parse_fields
 from charging.models import (
     FileOrigin,
@@ -249,7 +250,9 @@ def usage_batch_ingest(*, source: str, records: list, acting_user=None) -> Usage
 
     Everything happens in one transaction (R16): a batch is kept whole or not at all. A record
     accepted at the same moment by another request is found as a duplicate on a second try.
+    A user limited to some brands is refused (PermissionDenied): a batch names any subscriber.
     """
+    require_every_brand(acting_user, "a batch of a host network's usage")
     network = _host_network(source)
     if not isinstance(records, list) or not records:
         raise ValidationError({"usage": "a list of at least one usage record"})

@@ -16,6 +16,7 @@ class UserTable(ConsoleTable):
     full_name = tables.Column(accessor="get_full_name", verbose_name="Name", orderable=False)
     email = tables.Column()
     roles = tables.Column(empty_values=(), orderable=False)
+    brands = tables.Column(empty_values=(), orderable=False)
     is_active = tables.BooleanColumn(verbose_name="Active")
     last_login = tables.DateTimeColumn()
     edit = tables.Column(
@@ -24,7 +25,7 @@ class UserTable(ConsoleTable):
 
     class Meta(ConsoleTable.Meta):
         model = get_user_model()
-        fields = ("username", "full_name", "email", "roles", "is_active", "last_login")
+        fields = ("username", "full_name", "email", "roles", "brands", "is_active", "last_login")
 
     def render_roles(self, record):
         return ", ".join(user_roles(record)) or "—"
@@ -32,8 +33,22 @@ class UserTable(ConsoleTable):
     def value_roles(self, record):
         return " ".join(user_roles(record))
 
+    def render_brands(self, record):
+        return self.value_brands(record) or "every brand"
+
+    def value_brands(self, record):
+        # The brands a user is limited to (catalog's BrandScope, read through the relation so
+        # that core imports no business app); none means every brand.
+        if record.is_superuser:
+            return ""
+        return " ".join(sorted(scope.brand.code for scope in record.brand_scopes.all()))
+
     def render_edit(self, record):
-        return format_html('<a href="{}">Roles</a>', reverse("user-roles", args=[record.pk]))
+        return format_html(
+            '<a href="{}">Roles</a> · <a href="{}">Brands</a>',
+            reverse("user-roles", args=[record.pk]),
+            reverse("catalog:user-brands", args=[record.pk]),
+        )
 
 
 class UserFilter(ConsoleFilter):

@@ -83,7 +83,11 @@ class UserListView(ConsoleListView):
     export_name = "people"
 
     def get_queryset(self):
-        return get_user_model().objects.prefetch_related("groups").order_by("username")
+        return (
+            get_user_model()
+            .objects.prefetch_related("groups", "brand_scopes__brand")
+            .order_by("username")
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

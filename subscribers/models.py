@@ -14,10 +14,11 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from catalog.models import (
+from catalog.models import (  # noqa: F401 - BrandScope lives next to Brand, still named here
     AddOn,
     Allowance,
     Brand,
+    BrandScope,
     HostNetwork,
     PaymentModel,
     Plan,
@@ -38,22 +39,6 @@ class TimestampedModel(models.Model):
 
     class Meta:
         abstract = True
-
-
-class BrandScope(models.Model):
-    """Limits a console or API user to some brands; a user with none sees every brand."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="brand_scopes"
-    )
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
-    history = HistoricalRecords()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "brand"], name="brand_scope_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.user} → {self.brand.code}"
 
 
 class CustomerKind(models.TextChoices):

@@ -3,14 +3,18 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from catalog.models import Brand
+from catalog.selectors import (  # noqa: F401 - named here too
+    brands_of,
+    brands_visible_to,
+    require_every_brand,
+)
 from core.periods import require_aware
 from subscribers.models import (
     RATABLE_STATUSES,
     BillingAccount,
-    BrandScope,
     Customer,
     Sim,
     Subscription,
@@ -179,14 +183,6 @@ def term_at(*, subscription: Subscription, instant: dt.datetime) -> Subscription
 # --- brand scoping --------------------------------------------------------------------------
 
 
-def brands_of(user) -> list[int] | None:
-    """Return the brand ids a user is limited to, or None when the user sees every brand."""
-    if user.is_superuser:
-        return None
-    scoped = list(BrandScope.objects.filter(user=user).values_list("brand_id", flat=True))
-    return scoped or None
-
-
 def customers_visible_to(user) -> QuerySet[Customer]:
     """Return the customers a user may see (brand scoping)."""
     brands = brands_of(user)
@@ -208,12 +204,6 @@ def subscriptions_visible_to(user) -> QuerySet[Subscription]:
     if brands is None:
         return subscriptions
     return subscriptions.filter(billing_account__customer__brand_id__in=brands)
-
-
-def brands_visible_to(user) -> QuerySet[Brand]:
-    """Return the brands a user may see and choose (brand scoping)."""
-    brands = brands_of(user)
-    return Brand.objects.all() if brands is None else Brand.objects.filter(pk__in=brands)
 
 
 def sims_visible_to(user) -> QuerySet[Sim]:
@@ -244,3 +234,42 @@ def voucher_batches_visible_to(user) -> QuerySet[VoucherBatch]:
     brands = brands_of(user)
     batches = VoucherBatch.objects.select_related("brand", "created_by")
     return batches if brands is None else batches.filter(brand_id__in=brands)
+
+
+def _brands_of_subscriber_object(obj) -> set[int] | None:
+    """Return the brands an object of the subscribers app belongs to, or None for SIM stock."""
+    if isinstance(obj, Customer):
+        stored = Customer.objects.filter(pk=obj.pk).values_list("brand_id", flat=True).first()
+        return {obj.brand_id} | ({stored} if stored else set())
+    if isinstance(obj, VoucherBatch):
+        return {obj.brand_id}
+    if isinstance(obj, BillingAccount):
+        return {Customer.objects.values_list("brand_id", flat=True).get(pk=obj.customer_id)}
+    for relation in ("billing_account", "subscription", "bucket"):
+        related = getattr(obj, f"{relation}_id", None)
+        if related is not None:
+            return _brands_of_subscriber_object(getattr(obj, relation))
+    return None
+
+
+def require_subscriber_change(obj, user) -> None:
+    """Refuse (PermissionDenied) a user limited to some brands a change of another brand's object.
+
+    SIM stock is shared: such a user changes only the SIMs they may see (sims_visible_to).
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return
+    brands = brands_of(user)
+    if brands is None:
+        return
+    owners = _brands_of_subscriber_object(obj)
+    if owners is None:
+        allowed = isinstance(obj, Sim) and (
+            obj.pk is None or sims_visible_to(user).filter(pk=obj.pk).exists()
+        )
+    else:
+        allowed = owners <= set(brands)
+    if not allowed:
+        raise PermissionDenied(
+            f"you are limited to some brands: {obj._meta.verbose_name} {obj} is not theirs"
+        )

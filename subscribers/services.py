@@ -51,6 +51,7 @@ from subscribers.models import (
     VoucherBatch,
     VoucherStatus,
 )
+from subscribers.selectors import require_subscriber_change
 
 # The lifecycle (issue: pending → active → suspended/barred → active → terminated).
 TRANSITIONS = {
@@ -78,6 +79,8 @@ PORT_OUT = "port out"
 
 
 def _audit(obj, acting_user, reason: str | None = None):
+    # Every audited write passes here: a brand-limited user is refused another brand's object.
+    require_subscriber_change(obj, acting_user)
     if acting_user is not None and getattr(acting_user, "is_authenticated", False):
         obj._history_user = acting_user
     if reason:
@@ -832,6 +835,7 @@ def bucket_adjust(*, bucket: Bucket, quantity: int, reason: str, acting_user=Non
     """Add units to (or take units from) a bucket, with a reason; never below zero."""
     if not reason:
         raise ValidationError({"reason": "an adjustment says why"})
+    require_subscriber_change(bucket, acting_user)
     with transaction.atomic():
         bucket = Bucket.objects.select_for_update().get(pk=bucket.pk)
         if bucket_remaining(bucket) + quantity < 0:
@@ -901,6 +905,7 @@ def balance_adjust(
         raise ValidationError({"reason": "an adjustment says why"})
     if amount == 0:
         raise ValidationError({"amount": "an adjustment is not zero"})
+    require_subscriber_change(billing_account, acting_user)
     with transaction.atomic():
         account = _lock_account(billing_account)
         _require_balance_account(account)
@@ -926,6 +931,7 @@ def top_up(
     amount = as_decimal(amount)
     if amount <= 0 or amount != quantize_minor(amount, billing_account.currency):
         raise ValidationError({"amount": "a positive amount in the currency's minor unit"})
+    require_subscriber_change(billing_account, acting_user)
     try:
         with transaction.atomic():
             account = _lock_account(billing_account)
@@ -1003,6 +1009,7 @@ def voucher_batch_create(
 
 def voucher_redeem(*, code: str, billing_account, acting_user=None) -> TopUp:
     """Redeem a voucher onto a balance, once: a second redemption is refused."""
+    require_subscriber_change(billing_account, acting_user)
     digest = _voucher_hash(code)
     with transaction.atomic():
         voucher = (

@@ -25,6 +25,7 @@ from catalog.document import (
     format_of,
 )
 from catalog.models import Plan
+from catalog.selectors import require_every_brand
 from core.api.errors import error_body
 
 DOCUMENT_SCHEMA = {
@@ -116,6 +117,7 @@ class CatalogExportApi(APIView):
         },
     )
     def get(self, request):
+        require_every_brand(request.user, "the catalogue document")
         plans = request.query_params.getlist("plan") or None
         try:
             document = catalog_export(plans=plans)
@@ -161,6 +163,7 @@ class CatalogImportApi(APIView):
         },
     )
     def post(self, request):
+        require_every_brand(request.user, "the catalogue document")
         data = request.data
         dry_run = _flag(request.query_params.get("dryRun"))
         if isinstance(data, DocumentText):

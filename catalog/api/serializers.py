@@ -14,6 +14,7 @@ calls a ``catalog.services`` function: every business rule lives there.
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -52,6 +53,7 @@ from catalog.models import (
     ZoneTable,
     ZoneType,
 )
+from catalog.selectors import brands_of, catalog_visible_to
 from core.api import fields
 from core.api.fields import (
     ConstantField,
@@ -171,10 +173,30 @@ class RefField(serializers.Field):
             self.fail("does_not_exist", what=self.model._meta.verbose_name, pk=pk)
 
 
+class VisibleRefsField(serializers.ListField):
+    """References to catalogue objects, shown only when the reader's brands may see them.
+
+    A shared add-on or promotion names the plans of several brands; each reader sees theirs.
+    """
+
+    def to_representation(self, data):
+        request = self.context.get("request")
+        if request is not None and isinstance(data, QuerySet):
+            # Looked up once per answer, not once per item of a list.
+            if "brand_ids" not in self.context:
+                self.context["brand_ids"] = brands_of(request.user)
+            brands = self.context["brand_ids"]
+            if brands is not None and data.model is Plan:
+                data = [plan for plan in data if plan.brand_id in brands]
+            elif brands is not None:
+                data = catalog_visible_to(data, request.user)
+        return super().to_representation(data)
+
+
 def refs(model=None, **kwargs) -> serializers.ListField:
     """A list of references."""
     child = RefField(model) if model is not None else RefField()
-    return serializers.ListField(child=child, **kwargs)
+    return VisibleRefsField(child=child, **kwargs)
 
 
 class MoneyInputField(fields.MoneyInputField):

@@ -3,7 +3,6 @@
 import re
 
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
 
 from catalog import services
@@ -11,13 +10,18 @@ from catalog.filters import TimeBandSetFilter
 from catalog.forms import TimeBandSetForm, format_band_lines, format_window
 from catalog.models import Status, TimeBandSet
 from catalog.tables import TimeBandSetTable
-from catalog.views.base import CatalogCreateView, CatalogDetailView, CatalogUpdateView
-from core.console.views import ConsoleListView
+from catalog.views.base import (
+    CatalogCreateView,
+    CatalogDetailView,
+    CatalogListView,
+    CatalogUpdateView,
+    visible_or_404,
+)
 
 BAND_PATH = re.compile(r"^bands\[(\d+)\](?:\.windows\[(\d+)\])?")
 
 
-class TimeBandSetListView(ConsoleListView):
+class TimeBandSetListView(CatalogListView):
     model = TimeBandSet
     table_class = TimeBandSetTable
     filterset_class = TimeBandSetFilter
@@ -111,7 +115,7 @@ class TimeBandSetCloneView(TimeBandSetCreateView):
     """A new band set that starts as a copy of another (whose cards may be published)."""
 
     def dispatch(self, request, *args, **kwargs):
-        self.source = get_object_or_404(TimeBandSet, pk=kwargs["pk"])
+        self.source = visible_or_404(self.request, TimeBandSet, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):

@@ -17,10 +17,12 @@ from django.utils.html import format_html
 from django.views import generic
 
 from catalog.models import Status
+from catalog.selectors import catalog_visible_to, scope_form_choices
 from core.console.views import (
     ConsoleActionView,
     ConsoleCreateView,
     ConsoleDetailView,
+    ConsoleListView,
     ConsoleUpdateView,
     ModelPermissionMixin,
 )
@@ -69,7 +71,47 @@ def status_notice(obj, what: str) -> str | None:
     return f"This {what} is {obj.status} — immutable; clone it to change."
 
 
-class ServiceFormMixin:
+class BrandScopeMixin:
+    """Read only what the user's brands may see; offer only such objects in a form's choices.
+
+    A shared object (a rate card, a zone table) is found here and refused by its service when a
+    brand-limited user tries to change it (catalog.selectors.catalog_may_change).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        # A view that writes its own get_queryset (select_related, annotations) is scoped too.
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("get_queryset")
+        if own is not None and not getattr(own, "brand_scoped", False):
+
+            def get_queryset(self, _own=own):
+                return catalog_visible_to(_own(self), self.request.user)
+
+            get_queryset.brand_scoped = True
+            cls.get_queryset = get_queryset
+
+    def get_queryset(self):
+        return catalog_visible_to(super().get_queryset(), self.request.user)
+
+    def get_form(self, form_class=None):
+        return scope_form_choices(super().get_form(form_class), self.request.user)
+
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        scope_form_choices(filterset.form, self.request.user)
+        return filterset
+
+
+def visible_or_404(request, model, **lookup):
+    """Return the object of the lookup if the user's brands may see it, else a 404."""
+    return get_object_or_404(catalog_visible_to(model.objects.all(), request.user), **lookup)
+
+
+class CatalogListView(BrandScopeMixin, ConsoleListView):
+    """A list of the catalogue, narrowed to what the user's brands may see."""
+
+
+class ServiceFormMixin(BrandScopeMixin):
     """Save through a catalogue service; its refusals land on the form, never in a 500."""
 
     template_name = "catalog/form.html"
@@ -105,7 +147,7 @@ class CatalogUpdateView(ServiceFormMixin, ConsoleUpdateView):
         return type(self.object).objects.get(pk=self.object.pk)
 
 
-class CatalogDetailView(ConsoleDetailView):
+class CatalogDetailView(BrandScopeMixin, ConsoleDetailView):
     """A detail page of the catalogue; ``get_actions`` offers only what the user may do."""
 
     def can(self, action: str, model=None) -> bool:
@@ -122,7 +164,7 @@ class ChildMixin:
         return super().dispatch(request, *args, **kwargs)
 
     def get_parent(self, **kwargs):
-        return get_object_or_404(self.parent_model, pk=kwargs["parent_pk"])
+        return visible_or_404(self.request, self.parent_model, pk=kwargs["parent_pk"])
 
     def get_success_url(self):
         return self.parent.get_absolute_url()
@@ -147,7 +189,7 @@ class ChildUpdateView(ChildMixin, CatalogUpdateView):
     parent_attribute = ""
 
     def get_parent(self, **kwargs):
-        obj = get_object_or_404(self.model, pk=kwargs["pk"])
+        obj = visible_or_404(self.request, self.model, pk=kwargs["pk"])
         return self.parent_of(obj)
 
     def parent_of(self, obj):
@@ -159,7 +201,7 @@ class ChildUpdateView(ChildMixin, CatalogUpdateView):
         return context
 
 
-class CatalogActionView(ConsoleActionView):
+class CatalogActionView(BrandScopeMixin, ConsoleActionView):
     """A confirmed action (publish, retire, delete) that returns to ``get_return_url``."""
 
     def get_return_url(self) -> str:
@@ -195,7 +237,9 @@ class CatalogActionView(ConsoleActionView):
         return HttpResponseRedirect(return_url)
 
 
-class CatalogCloneView(ModelPermissionMixin, generic.detail.SingleObjectMixin, generic.FormView):
+class CatalogCloneView(
+    BrandScopeMixin, ModelPermissionMixin, generic.detail.SingleObjectMixin, generic.FormView
+):
     """Start a new draft from an existing object; the form asks what must differ (a code…)."""
 
     permission_action = "add"
@@ -234,7 +278,7 @@ class CatalogCloneView(ModelPermissionMixin, generic.detail.SingleObjectMixin, g
         return HttpResponseRedirect(clone.get_absolute_url())
 
 
-class ParentFormView(ModelPermissionMixin, generic.FormView):
+class ParentFormView(BrandScopeMixin, ModelPermissionMixin, generic.FormView):
     """A plain form that adds something to a parent object through a service."""
 
     template_name = "catalog/form.html"
@@ -244,7 +288,9 @@ class ParentFormView(ModelPermissionMixin, generic.FormView):
     intro = ""
 
     def dispatch(self, request, *args, **kwargs):
-        self.parent = get_object_or_404(self.parent_model, pk=kwargs["parent_pk"])
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.parent = visible_or_404(request, self.parent_model, pk=kwargs["parent_pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):

@@ -1,12 +1,12 @@
 """Console pages of add-ons (with their allowances) and promotions (R35)."""
 
-from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
 
 from catalog import services
 from catalog.filters import AddOnFilter, PromotionFilter
 from catalog.forms import AddOnCloneForm, AddOnForm, PromotionForm
 from catalog.models import AddOn, Allowance, Promotion, Status
+from catalog.selectors import catalog_visible_to
 from catalog.services import ADDON_FIELDS, PROMOTION_FIELDS
 from catalog.tables import AddOnTable, PromotionTable
 from catalog.views.base import (
@@ -14,11 +14,12 @@ from catalog.views.base import (
     CatalogCloneView,
     CatalogCreateView,
     CatalogDetailView,
+    CatalogListView,
     CatalogUpdateView,
     can,
     status_notice,
+    visible_or_404,
 )
-from core.console.views import ConsoleListView
 
 
 def lifecycle_actions(view, obj, name: str) -> list[dict]:
@@ -50,7 +51,7 @@ def lifecycle_actions(view, obj, name: str) -> list[dict]:
 # --- add-ons --------------------------------------------------------------------------------
 
 
-class AddOnListView(ConsoleListView):
+class AddOnListView(CatalogListView):
     model = AddOn
     table_class = AddOnTable
     filterset_class = AddOnFilter
@@ -85,7 +86,9 @@ class AddOnDetailView(CatalogDetailView):
         user = self.request.user
         context.update(
             notice=status_notice(add_on, "add-on"),
-            eligible_plans=add_on.eligible_plans.order_by("code"),
+            eligible_plans=catalog_visible_to(
+                add_on.eligible_plans.all(), self.request.user
+            ).order_by("code"),
             allowances=add_on.allowances.prefetch_related(
                 "destination_zones", "roaming_zones"
             ).order_by("id"),
@@ -163,7 +166,7 @@ class AddOnCloneView(CatalogCloneView):
 # --- promotions -----------------------------------------------------------------------------
 
 
-class PromotionListView(ConsoleListView):
+class PromotionListView(CatalogListView):
     model = Promotion
     table_class = PromotionTable
     filterset_class = PromotionFilter
@@ -193,7 +196,9 @@ class PromotionDetailView(CatalogDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["notice"] = status_notice(self.object, "promotion")
-        context["eligible_plans"] = self.object.eligible_plans.order_by("code")
+        context["eligible_plans"] = catalog_visible_to(
+            self.object.eligible_plans.all(), self.request.user
+        ).order_by("code")
         return context
 
 
@@ -219,7 +224,7 @@ class PromotionCloneView(PromotionCreateView):
     """A new draft promotion that starts as a copy of another one."""
 
     def dispatch(self, request, *args, **kwargs):
-        self.source = get_object_or_404(Promotion, pk=kwargs["pk"])
+        self.source = visible_or_404(self.request, Promotion, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):

@@ -32,6 +32,7 @@ from catalog.views.base import (
     CatalogCloneView,
     CatalogCreateView,
     CatalogDetailView,
+    CatalogListView,
     CatalogUpdateView,
     ChildCreateView,
     ChildUpdateView,
@@ -39,7 +40,6 @@ from catalog.views.base import (
     can,
     status_notice,
 )
-from core.console.views import ConsoleListView
 
 SERVICE_LABELS = dict(Service.choices)
 
@@ -146,7 +146,7 @@ def next_month_start(after: dt.datetime) -> dt.datetime:
 # --- plans ----------------------------------------------------------------------------------
 
 
-class PlanListView(ConsoleListView):
+class PlanListView(CatalogListView):
     model = Plan
     table_class = PlanTable
     filterset_class = PlanFilter
@@ -251,7 +251,7 @@ class PlanUpdateView(CatalogUpdateView):
 # --- plan versions --------------------------------------------------------------------------
 
 
-class PlanVersionListView(ConsoleListView):
+class PlanVersionListView(CatalogListView):
     model = PlanVersion
     table_class = PlanVersionTable
     filterset_class = PlanVersionFilter

@@ -7,22 +7,23 @@ from catalog import services
 from catalog.filters import RateCardFilter
 from catalog.forms import RateCardCloneForm, RateCardForm, RateRowForm
 from catalog.models import COUNTED_SERVICES, RateCard, RateRow, Status
+from catalog.selectors import catalog_visible_to
 from catalog.tables import RateCardTable
 from catalog.views.base import (
     CatalogActionView,
     CatalogCloneView,
     CatalogCreateView,
     CatalogDetailView,
+    CatalogListView,
     CatalogUpdateView,
     ChildCreateView,
     ChildUpdateView,
     amount,
     status_notice,
 )
-from core.console.views import ConsoleListView
 
 
-class RateCardListView(ConsoleListView):
+class RateCardListView(CatalogListView):
     model = RateCard
     table_class = RateCardTable
     filterset_class = RateCardFilter
@@ -99,9 +100,10 @@ class RateCardDetailView(CatalogDetailView):
             can_add_row=editable and self.can("add", RateRow),
             can_change_row=editable and self.can("change", RateRow),
             can_delete_row=editable and self.can("delete", RateRow),
-            plan_versions=card.plan_versions.select_related("plan").order_by(
-                "plan__code", "version"
-            ),
+            # A shared card lists only the plan versions of the user's brands.
+            plan_versions=catalog_visible_to(card.plan_versions.all(), self.request.user)
+            .select_related("plan")
+            .order_by("plan__code", "version"),
         )
         return context
 

@@ -27,15 +27,15 @@ from catalog.tables import BrandTable, HostNetworkTable, TaxCategoryTable, TaxRe
 from catalog.views.base import (
     CatalogCreateView,
     CatalogDetailView,
+    CatalogListView,
     CatalogUpdateView,
     ParentFormView,
 )
-from core.console.views import ConsoleListView
 
 # --- brands ---------------------------------------------------------------------------------
 
 
-class BrandListView(ConsoleListView):
+class BrandListView(CatalogListView):
     model = Brand
     table_class = BrandTable
     filterset_class = BrandFilter
@@ -88,7 +88,7 @@ class BrandUpdateView(CatalogUpdateView):
 # --- tax categories -------------------------------------------------------------------------
 
 
-class TaxCategoryListView(ConsoleListView):
+class TaxCategoryListView(CatalogListView):
     model = TaxCategory
     table_class = TaxCategoryTable
     filterset_class = TaxCategoryFilter
@@ -153,7 +153,7 @@ class TaxCategoryUpdateView(CatalogUpdateView):
 # --- tax regions and their rates ------------------------------------------------------------
 
 
-class TaxRegionListView(ConsoleListView):
+class TaxRegionListView(CatalogListView):
     model = TaxRegion
     table_class = TaxRegionTable
     filterset_class = TaxRegionFilter
@@ -236,7 +236,7 @@ class TaxRateSetView(ParentFormView):
 # --- host networks and their wholesale tariffs ----------------------------------------------
 
 
-class HostNetworkListView(ConsoleListView):
+class HostNetworkListView(CatalogListView):
     model = HostNetwork
     table_class = HostNetworkTable
     filterset_class = HostNetworkFilter

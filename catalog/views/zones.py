@@ -15,14 +15,14 @@ from catalog.views.base import (
     CatalogCloneView,
     CatalogCreateView,
     CatalogDetailView,
+    CatalogListView,
     CatalogUpdateView,
     ChildCreateView,
     ChildUpdateView,
 )
-from core.console.views import ConsoleListView
 
 
-class ZoneTableListView(ConsoleListView):
+class ZoneTableListView(CatalogListView):
     model = ZoneTable
     table_class = ZoneTableTable
     filterset_class = ZoneTableFilter

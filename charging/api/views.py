@@ -49,8 +49,11 @@ from charging.models import (
 from charging.rerating import rerate_job_create
 from charging.selectors import (
     StoredContentMissing,
+    rejected_records_visible_to,
+    sequence_gaps_visible_to,
     usage_file_content_open,
     usage_file_content_type,
+    usage_files_visible_to,
 )
 from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
 from charging.tasks import usage_file_process_task
@@ -146,7 +149,8 @@ class ChargingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         },
         description="Receive a host network's usage file (multipart field `file`, plain CSV or "
         "gzip, named CDR_<SOURCE>_<YYYYMMDDhhmmss>_<SEQ>.csv[.gz]). Send an Idempotency-Key "
-        "to make a retry safe.",
+        "to make a retry safe. Refused (403) to users limited to some brands: a host network's "
+        "file charges every brand it names.",
     ),
 )
 class UsageFileViewSet(ChargingViewSet):
@@ -159,10 +163,13 @@ class UsageFileViewSet(ChargingViewSet):
     http_method_names = ["get", "post", "head", "options"]
 
     def visible(self, user):
-        return UsageFile.objects.select_related("host_network", "duplicate_of", "received_by")
+        return usage_files_visible_to(user).select_related(
+            "host_network", "duplicate_of", "received_by"
+        )
 
     @idempotent
     def create(self, request, *args, **kwargs):
+        refuse_brand_limited(request.user)
         data = read_input(api.UsageFileInput, request)
         upload = data["file"]
         with service_errors(FIELD_NAMES):
@@ -201,8 +208,12 @@ class UsageFileViewSet(ChargingViewSet):
         content_negotiation_class=FileNegotiation,
     )
     def content(self, request, pk=None):
-        """Download the file exactly as it was received (kept in every case, R16)."""
+        """Download the file exactly as it was received (kept in every case, R16).
+
+        Refused (403) to users limited to some brands: the file holds every brand's records.
+        """
         usage_file = self.get_object()
+        refuse_brand_limited(request.user)  # the file holds every brand's records
         try:
             handle = usage_file_content_open(usage_file=usage_file)
         except StoredContentMissing as missing:
@@ -224,7 +235,7 @@ class SequenceGapViewSet(ChargingViewSet):
     filterset_class = filters.SequenceGapFilter
 
     def visible(self, user):
-        return SequenceGap.objects.select_related("detected_in")
+        return sequence_gaps_visible_to(user).select_related("detected_in")
 
 
 # --- TMF635 usage ---------------------------------------------------------------------------
@@ -351,7 +362,9 @@ class RejectedRecordViewSet(ChargingViewSet):
     filterset_class = filters.RejectedRecordFilter
 
     def visible(self, user):
-        return RejectedRecord.objects.select_related("usage_file", "usage_event", "reprocessed_by")
+        return rejected_records_visible_to(user).select_related(
+            "usage_file", "usage_event", "reprocessed_by"
+        )
 
     @extend_schema(
         request=api.CorrectedRecordInput,

@@ -29,26 +29,34 @@ from charging.models import (
 from charging.partitions import usage_file_parts_retry
 from charging.selectors import (
     StoredContentMissing,
+    rejected_records_visible_to,
+    sequence_gaps_visible_to,
     usage_file_content_open,
     usage_file_content_type,
+    usage_files_visible_to,
 )
 from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
 from charging.tables import RejectedRecordTable, SequenceGapTable, UsageFileTable
 from charging.tasks import usage_file_part_process_task, usage_file_process_task
-from charging.views.base import add_service_errors
+from charging.views.base import add_service_errors, usage_events_visible_to
 from core.console.views import (
     ConsoleActionView,
     ConsoleDetailView,
     ConsoleListView,
     ModelPermissionMixin,
 )
+from subscribers.selectors import brands_of, require_every_brand
 
 REFRESH_SECONDS = 3
 
 
-def open_gaps():
-    """Sequence numbers never received, per source (a missing file, R16)."""
-    return SequenceGap.objects.filter(resolved_at__isnull=True).select_related("detected_in")
+def open_gaps(user):
+    """Sequence numbers never received, per source (a missing file, R16), as the user sees."""
+    return (
+        sequence_gaps_visible_to(user)
+        .filter(resolved_at__isnull=True)
+        .select_related("detected_in")
+    )
 
 
 # --- usage files ----------------------------------------------------------------------------
@@ -62,11 +70,13 @@ class UsageFileListView(ConsoleListView):
     title = "Usage files"
 
     def get_queryset(self):
-        return UsageFile.objects.all()
+        return usage_files_visible_to(self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["gaps"] = list(open_gaps())
+        user = self.request.user
+        context["gaps"] = list(open_gaps(user))
+        context["may_upload"] = user.has_perm("charging.add_usagefile") and brands_of(user) is None
         return context
 
 
@@ -89,11 +99,14 @@ class UsageFileDetailView(ConsoleDetailView):
     ]
 
     def get_queryset(self):
-        return UsageFile.objects.select_related("duplicate_of", "host_network", "received_by")
+        return usage_files_visible_to(self.request.user).select_related(
+            "duplicate_of", "host_network", "received_by"
+        )
 
     def get_actions(self):
         actions = []
-        if self.object.content:
+        every_brand = brands_of(self.request.user) is None
+        if self.object.content and every_brand:
             actions.append(
                 {
                     "label": "Download as received",
@@ -101,7 +114,8 @@ class UsageFileDetailView(ConsoleDetailView):
                 }
             )
         if (
-            self.object.status == FileStatus.PROCESSING
+            every_brand
+            and self.object.status == FileStatus.PROCESSING
             and self.object.parts.filter(status=PartStatus.FAILED).exists()
         ):
             actions.append(
@@ -121,9 +135,11 @@ class UsageFileDetailView(ConsoleDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        usage_file = self.object
+        usage_file, user = self.object, self.request.user
         rejects = RejectedRecordTable(
-            RejectedRecord.objects.filter(usage_file=usage_file).select_related("usage_file"),
+            rejected_records_visible_to(user)
+            .filter(usage_file=usage_file)
+            .select_related("usage_file"),
             prefix="rejects-",
             exclude=("usage_file",),
         )
@@ -131,10 +147,12 @@ class UsageFileDetailView(ConsoleDetailView):
         context.update(
             title=f"Usage file {usage_file.name}",
             rejects=rejects,
-            gaps=list(usage_file.gaps.all()),
+            gaps=list(sequence_gaps_visible_to(user).filter(detected_in=usage_file)),
             parts=list(usage_file.parts.all()),
             refresh_seconds=REFRESH_SECONDS if usage_file.status == FileStatus.PROCESSING else None,
-            events_in_error=usage_file.events.filter(rating_status=RatingStatus.ERROR).count()
+            events_in_error=usage_events_visible_to(user)
+            .filter(usage_file=usage_file, rating_status=RatingStatus.ERROR)
+            .count()
             if usage_file.status == FileStatus.PROCESSED
             else 0,
         )
@@ -152,7 +170,11 @@ class UsageFileRetryPartsView(ConsoleActionView):
         "twice."
     )
 
+    def get_queryset(self):
+        return usage_files_visible_to(self.request.user)
+
     def perform(self, usage_file):
+        require_every_brand(self.request.user, "a host network's usage file")
         for part_id in usage_file_parts_retry(usage_file=usage_file):
             usage_file_part_process_task.delay(part_id)
 
@@ -163,7 +185,9 @@ class UsageFileDownloadView(ModelPermissionMixin, generic.View):
     model = UsageFile
 
     def get(self, request, pk):
-        usage_file = get_object_or_404(UsageFile, pk=pk)
+        usage_file = get_object_or_404(usage_files_visible_to(request.user), pk=pk)
+        # The file as received holds every brand's records.
+        require_every_brand(request.user, "a host network's usage file")
         try:
             handle = usage_file_content_open(usage_file=usage_file)
         except StoredContentMissing as missing:
@@ -184,6 +208,12 @@ class UsageFileUploadView(ModelPermissionMixin, generic.FormView):
     permission_action = "add"
     form_class = UsageFileUploadForm
     template_name = "charging/form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            # A host network's file charges every brand it names (README, brand scoping).
+            require_every_brand(request.user, "a host network's usage file")
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -240,8 +270,10 @@ class RejectedRecordListView(ConsoleListView):
     title = "Rejected records"
 
     def get_queryset(self):
-        return RejectedRecord.objects.select_related("usage_file").order_by(
-            "-usage_file__received_at", "usage_file_id", "line_number"
+        return (
+            rejected_records_visible_to(self.request.user)
+            .select_related("usage_file")
+            .order_by("-usage_file__received_at", "usage_file_id", "line_number")
         )
 
 
@@ -251,7 +283,9 @@ class RejectedRecordDetailView(ConsoleDetailView):
     fields = ["record_id", "line_number", "reason", "detail", "status", "reprocessed_at"]
 
     def get_queryset(self):
-        return RejectedRecord.objects.select_related("usage_file", "usage_event", "reprocessed_by")
+        return rejected_records_visible_to(self.request.user).select_related(
+            "usage_file", "usage_event", "reprocessed_by"
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -277,6 +311,9 @@ class RejectedRecordActionView(ModelPermissionMixin, SingleObjectMixin, generic.
     model = RejectedRecord
     permission_action = "change"
     http_method_names = ["post"]
+
+    def get_queryset(self):
+        return rejected_records_visible_to(self.request.user)
 
     def detail_url(self) -> str:
         return reverse("charging:rejectedrecord-detail", args=[self.object.pk])
@@ -346,6 +383,8 @@ class SequenceGapListView(ConsoleListView):
     export_name = "sequence-gaps"
 
     def get_queryset(self):
-        return SequenceGap.objects.select_related("detected_in").order_by(
-            "resolved_at", "source", "missing_from"
+        return (
+            sequence_gaps_visible_to(self.request.user)
+            .select_related("detected_in")
+            .order_by("resolved_at", "source", "missing_from")
         )

@@ -69,6 +69,7 @@ from subscribers.selectors import (
     billing_accounts_visible_to,
     brands_of,
     customers_visible_to,
+    sims_visible_to,
     subscriptions_visible_to,
 )
 
@@ -497,7 +498,7 @@ class SimViewSet(SubscribersViewSet):
     filterset_class = filters.SimFilter
 
     def visible(self, user):
-        return Sim.objects.select_related("host_network", "batch")
+        return sims_visible_to(user).select_related("host_network", "batch")
 
 
 @extend_schema_view(

@@ -14,6 +14,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 
+from catalog.selectors import catalog_visible_to
 from core.api.fields import MoneyInput, instant_in_utc
 
 # The many-to-many zone sets of rows, allowances and policies, prefetched together.
@@ -121,6 +122,10 @@ class CatalogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     input_serializer_class = None
     # Service field names whose JSON name is not simply their camelCase.
     error_fields: dict[str, str] = {}
+
+    def filter_queryset(self, queryset):
+        """Narrow every read (lists, detail, actions) to what the user's brands may see."""
+        return super().filter_queryset(catalog_visible_to(queryset, self.request.user))
 
     def get_serializer_class(self):
         if self.action != "list" and self.detail_serializer_class is not None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscribers', '0002_bucketmovement_bucket_movement_reference'),
+        ('subscribers', '0003_brand_scope_moves_to_catalog'),
     ]
 
     operations = [
