@@ -210,7 +210,7 @@ def _bill_chunk(run: BillRun, account_ids: list[int], cache: dict) -> None:
 
 def _lock_invoice(invoice: Invoice) -> Invoice:
     return (
-        Invoice.objects.select_for_update()
+        Invoice.objects.select_for_update(of=("self",))
         .select_related("billing_account", "bill_run__cycle")
         .get(pk=invoice.pk)
     )
