@@ -8,6 +8,8 @@ they correct. Amounts are Decimals in the invoice's currency, rounded to its min
 ``core.money`` only.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -302,6 +304,11 @@ class Invoice(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def period_last_date(self):
+        """The last day of the period (``period_end_date`` is the first day after it)."""
+        return self.period_end_date - dt.timedelta(days=1)
+
 
 class LineKind(models.TextChoices):
     RECURRING = "recurring", "recurring fee"
@@ -377,6 +384,13 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description}: {self.amount}"
+
+    @property
+    def period_last_date(self):
+        """The last day the line covers (``period_end_date`` is the first day after it)."""
+        if self.period_end_date is None:
+            return None
+        return self.period_end_date - dt.timedelta(days=1)
 
     @property
     def tax_percent(self):

@@ -15,6 +15,7 @@ import time_machine
 from pypdf import PdfReader
 
 from charging.services import usage_file_ingest
+from invoicing.demo import invoice_profile_create
 from invoicing.models import BillRunStatus, Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus
 from invoicing.services import bill_cycle_save, bill_run_create, bill_run_execute, bill_run_issue
 
@@ -68,6 +69,7 @@ def golden(tmp_path, settings):
 
     settings.MEDIA_ROOT = tmp_path
     catalog = build_golden_catalog()
+    invoice_profile_create(catalog.brand)
     subscribers = build_golden_subscribers(catalog)
     for name in FILES:
         usage_file_ingest(name=name, content=(SAMPLES / name).read_bytes(), origin="command")
@@ -133,6 +135,9 @@ def test_october_bill_run_drafts_issues_and_renders_the_three_invoices(
         assert EXPECTED_TOTALS[key][2] in text
     text_a = pdf_text(invoices["A"])
     assert "Itemised usage" in text_a
+    assert "Page 1 of 2" in text_a and "Page 2 of 2" in text_a
+    assert "Lorem Mobile GmbH" in text_a and "DE89370400440532013000" in text_a
+    assert "EPC QR" in text_a  # the payment QR code is drawn beside the payment terms
     assert "49900123456" in text_a or "+4915112340001" in text_a
 
     # A rerun after issuing changes nothing either.
