@@ -6,11 +6,13 @@ from invoicing.models import BillRun, BillRunStatus, Invoice
 
 
 @shared_task(name="invoicing.bill_run_execute", acks_late=True)
-def bill_run_execute_task(bill_run_id: int) -> dict:
+def bill_run_execute_task(bill_run_id: int, chunk_size: int | None = None) -> dict:
     """Draft the invoices of a bill run (resumable: a rerun bills only what is missing)."""
-    from invoicing.services import bill_run_execute
+    from invoicing.services import DEFAULT_CHUNK, bill_run_execute
 
-    run = bill_run_execute(bill_run=BillRun.objects.get(pk=bill_run_id))
+    run = bill_run_execute(
+        bill_run=BillRun.objects.get(pk=bill_run_id), chunk_size=chunk_size or DEFAULT_CHUNK
+    )
     return {"run": run.pk, "status": run.status, "done": run.accounts_done}
 
 
