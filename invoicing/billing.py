@@ -100,6 +100,51 @@ class Draft:
         return line
 
 
+class Row:
+    """Plain values of one model row, without a model instance: the bill run builds a row per
+    invoice and line and writes them with COPY (model instances cost more than the billing)."""
+
+    model = None
+    fields: tuple = ()
+    defaults: dict = {}
+    __slots__ = ("__dict__",)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        concrete = [f for f in cls.model._meta.concrete_fields if not f.primary_key]
+        cls.fields = tuple(f.attname for f in concrete)
+        cls.defaults = {f.attname: f.get_default() for f in concrete}
+
+    def __init__(self, **values):
+        self.__dict__.update(self.defaults)
+        self.pk = None
+        for name, value in values.items():
+            if name in self.defaults:
+                setattr(self, name, value)
+            elif f"{name}_id" in self.defaults:
+                setattr(self, f"{name}_id", value.pk if value is not None else None)
+            else:
+                setattr(self, name, value)
+
+    def values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.fields)
+
+    def instance(self):
+        return self.model(**{name: getattr(self, name) for name in self.fields})
+
+
+class InvoiceRow(Row):
+    model = Invoice
+
+
+class LineRow(Row):
+    model = InvoiceLine
+
+
+class TaxRow(Row):
+    model = InvoiceTax
+
+
 def invoice_taxes(
     lines: list[InvoiceLine], *, currency: str, tax_inclusive: bool
 ) -> list[InvoiceTax]:
@@ -120,7 +165,7 @@ def invoice_taxes(
         else:
             net, tax = amount, tax_on_net(amount, rate=rate, currency=currency)
             gross = net + tax
-        taxes.append(InvoiceTax(rate=rate, net=net, tax=tax, gross=gross))
+        taxes.append(TaxRow(rate=rate, net=net, tax=tax, gross=gross))
     return taxes
 
 
@@ -187,14 +232,22 @@ class ChunkBiller:
         return current
 
     def version_by_id(self, version_id: int) -> PlanVersion | None:
+        by_id = self.cache.setdefault("by_id", {})
+        version = by_id.get(version_id)
+        if version is not None:
+            return version
         for versions in self.cache["versions"].values():
-            for version in versions:
-                if version.pk == version_id:
-                    return version
+            for known in versions:
+                by_id[known.pk] = known
+        if version_id in by_id:
+            return by_id[version_id]
         version = PlanVersion.objects.select_related("plan").filter(pk=version_id).first()
         if version is not None:
-            self.cache["versions"].setdefault(version.plan_id, []).append(version)
-            self.cache["versions"][version.plan_id].sort(key=lambda v: v.effective_from)
+            versions = self.cache["versions"].setdefault(version.plan_id, [])
+            if version not in versions:
+                versions.append(version)
+                versions.sort(key=lambda v: v.effective_from)
+            by_id[version.pk] = version
         return version
 
     def tax_rate(self, region_id: int, category_id: int | None, day: dt.date) -> Decimal:
@@ -365,10 +418,10 @@ class ChunkBiller:
             if account.payment_model == PaymentModel.PREPAID
             else InvoiceKind.INVOICE
         )
-        invoice = Invoice(
+        invoice = InvoiceRow(
             brand_id=account.customer.brand_id,
-            billing_account=account,
-            bill_run=self.run,
+            billing_account_id=account.pk,
+            bill_run_id=self.run.pk,
             kind=kind,
             status=InvoiceStatus.DRAFT,
             period_start_date=period.start_date,
@@ -395,8 +448,16 @@ class ChunkBiller:
         invoice.tax_inclusive = tax_modes.pop() if tax_modes else False
         return draft
 
-    def _line(self, draft, section, subscription, **values) -> InvoiceLine:
-        return draft.add(InvoiceLine(billing_account=section, subscription=subscription, **values))
+    def _line(self, draft, section, subscription_id, **values) -> LineRow:
+        version = values.get("plan_version")
+        return draft.add(
+            LineRow(
+                billing_account_id=section.pk,
+                subscription_id=subscription_id,
+                plan_id=version.plan_id if version is not None else None,
+                **values,
+            )
+        )
 
     def _bill_subscription(
         self, draft, account, section, subscription, period, tax_modes, **data
@@ -406,51 +467,56 @@ class ChunkBiller:
         supply_day = period.end_date - dt.timedelta(days=1)
         terms = data["terms_of"][subscription.pk]
         # Days of P used, per plan (R24): the activation day in, the termination day out.
-        used: dict[dt.date, int] = {}
+        used: list[tuple[dt.date, dt.date, int]] = []
         for term in terms:
             if term.status not in FEE_STATUSES:
                 continue
             first = max(local_date(term.valid_from, tz), period.start_date)
             stop = period.end_date if term.valid_to is None else local_date(term.valid_to, tz)
             stop = min(stop, period.end_date)
-            day = first
-            while day < stop:
-                used[day] = term.plan_id
-                day += dt.timedelta(days=1)
+            if first < stop:
+                used.append((first, stop, term.plan_id))
         # Days of P charged already (in advance on an earlier invoice), minus credits (R24).
-        charged: dict[dt.date, int] = {}
+        charged: list[tuple[dt.date, dt.date, int]] = []
+        credited: list[tuple[dt.date, dt.date]] = []
         own = (account.pk, period.start_date)
         for inv_account, inv_start, first, stop, version_id, amount in data["charged_of"][
             subscription.pk
         ]:
             if (inv_account, inv_start) == own:
                 continue
-            day = max(first, period.start_date)
-            while day < min(stop, period.end_date):
-                if amount >= 0:
-                    charged[day] = version_id
-                else:
-                    charged.pop(day, None)
-                day += dt.timedelta(days=1)
-        # Compare day by day; consecutive days of one action and plan make one line.
+            first, stop = max(first, period.start_date), min(stop, period.end_date)
+            if first >= stop:
+                continue
+            if amount >= 0:
+                charged.append((first, stop, version_id))
+            else:
+                credited.append((first, stop))
+        # Compare stretch by stretch between every boundary; equal neighbours make one line.
+        bounds = {period.start_date, period.end_date}
+        for first, stop, *_ in (*used, *charged, *credited):
+            bounds.update((first, stop))
+        bounds = sorted(bounds)
         runs: list[list] = []  # [action, plan_or_version, first, stop]
-        day = period.start_date
-        while day < period.end_date:
-            version_id = charged.get(day)
+        for first, stop in zip(bounds, bounds[1:], strict=False):
+            plan_id = next((p for a, b, p in used if a <= first < b), None)
+            version_id = next((v for a, b, v in reversed(charged) if a <= first < b), None)
+            if version_id and any(a <= first < b for a, b in credited):
+                version_id = None
             charged_plan = self.version_by_id(version_id).plan_id if version_id else None
-            plan_id = used.get(day)
+            if charged_plan == plan_id:
+                continue
             actions = []
-            if version_id and charged_plan != plan_id:
+            if version_id:
                 actions.append(("credit", version_id))
-            if plan_id and charged_plan != plan_id:
+            if plan_id:
                 actions.append(("charge", plan_id))
             for action, key in actions:
                 last = next((r for r in reversed(runs) if r[0] == action), None)
-                if last and last[1] == key and last[3] == day:
-                    last[3] = day + dt.timedelta(days=1)
+                if last and last[1] == key and last[3] == first:
+                    last[3] = stop
                 else:
-                    runs.append([action, key, day, day + dt.timedelta(days=1)])
-            day += dt.timedelta(days=1)
+                    runs.append([action, key, first, stop])
         runs.sort(key=lambda r: (r[2], r[0] != "credit"))
         for action, key, first, stop in runs:
             days = (stop - first).days
@@ -475,7 +541,7 @@ class ChunkBiller:
             line = self._line(
                 draft,
                 section,
-                subscription,
+                subscription.pk,
                 kind=LineKind.RECURRING,
                 description=f"{version.plan.code}, {label}",
                 period_start_date=first,
@@ -511,7 +577,7 @@ class ChunkBiller:
                 line = self._line(
                     draft,
                     section,
-                    subscription,
+                    subscription.pk,
                     kind=LineKind.RECURRING,
                     description=f"{version.plan.code}, {period_label(following)}, in advance",
                     period_start_date=following.start_date,
@@ -537,7 +603,7 @@ class ChunkBiller:
                 self._line(
                     draft,
                     section,
-                    subscription,
+                    subscription.pk,
                     kind=LineKind.ONE_TIME,
                     description=f"{version.plan.code}, activation fee",
                     period_start_date=local_date(subscription.activated_at, tz),
@@ -563,7 +629,7 @@ class ChunkBiller:
                 self._line(
                     draft,
                     section,
-                    subscription,
+                    subscription.pk,
                     kind=LineKind.ONE_TIME,
                     description=f"{add_on.name}, valid "
                     f"{days_label(local_date(bought.valid_from, tz), local_date(valid_to, tz))}",
@@ -594,7 +660,7 @@ class ChunkBiller:
             self._line(
                 draft,
                 section,
-                subscription,
+                subscription.pk,
                 kind=LineKind.USAGE,
                 description=usage_label(group.service, group.destination_zone, group.roaming_zone),
                 service=group.service,
@@ -614,7 +680,7 @@ class ChunkBiller:
         for granted in data["promotions_of"][subscription.pk]:
             promotion = granted.promotion
             plan_ids = data["eligible"][promotion.pk]
-            if plan_ids and line.plan_version.plan_id not in plan_ids:
+            if plan_ids and line.plan_id not in plan_ids:
                 continue
             first = billing_period(
                 year=local_date(granted.granted_from, account.timezone).year,
@@ -654,7 +720,7 @@ class ChunkBiller:
             self._line(
                 draft,
                 section,
-                subscription,
+                subscription.pk,
                 kind=LineKind.DISCOUNT,
                 description=f"{promotion.name}, {line.description.split(', ', 1)[-1]}",
                 period_start_date=line.period_start_date,
@@ -663,7 +729,7 @@ class ChunkBiller:
                 days_in_period=line.days_in_period,
                 amount=sign * discount,
                 tax_rate=line.tax_rate,
-                plan_version=line.plan_version,
+                plan_version_id=line.plan_version_id,
                 promotion=promotion,
             )
 
@@ -685,7 +751,7 @@ class ChunkBiller:
             line = self._line(
                 draft,
                 section,
-                Subscription(pk=subscription_id),
+                subscription_id,
                 kind=LineKind.ADJUSTMENT,
                 description=f"rerating of {len(deltas)} earlier event(s)",
                 quantity=len(deltas),
@@ -697,27 +763,83 @@ class ChunkBiller:
             draft.rerate_changes[line.position] = [d.change_id for d in deltas]
 
 
-def drafts_write(drafts: list[Draft]) -> list[Invoice]:
-    """Write computed drafts with their lines, tax rows and rerating links (bulk)."""
+def _copy(model, columns: tuple, rows) -> None:
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(name) for name in columns)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _reserve_ids(model, count: int) -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def drafts_write(drafts: list[Draft]) -> list[int]:
+    """Write computed drafts with their lines, tax rows and rerating links; return the
+    invoices' ids. PostgreSQL takes them with COPY, other databases with bulk_create."""
+    from django.db import connection
+    from django.utils import timezone
+
     if not drafts:
         return []
     tax_rows = [apply_totals(draft) for draft in drafts]
-    invoices = Invoice.objects.bulk_create([d.invoice for d in drafts])
-    lines, taxes = [], []
+    now = timezone.now()
+    for draft in drafts:
+        draft.invoice.created_at = draft.invoice.updated_at = now
+    if connection.vendor != "postgresql":
+        return _drafts_bulk_create(drafts, tax_rows)
+    invoice_ids = _reserve_ids(Invoice, len(drafts))
+    line_count = sum(len(draft.lines) for draft in drafts)
+    line_ids = iter(_reserve_ids(InvoiceLine, line_count)) if line_count else iter(())
+    lines, taxes, links = [], [], []
+    for draft, invoice_id, rows in zip(drafts, invoice_ids, tax_rows, strict=True):
+        draft.invoice.pk = invoice_id
+        for line in draft.lines:
+            line.pk, line.invoice_id = next(line_ids), invoice_id
+            lines.append((line.pk, *line.values()))
+        for row in rows:
+            row.invoice_id = invoice_id
+            taxes.append(row.values())
+        for position, change_ids in draft.rerate_changes.items():
+            line_id = draft.lines[position - 1].pk
+            links.extend((line_id, change_id) for change_id in change_ids)
+    _copy(Invoice, ("id", *InvoiceRow.fields), ((d.invoice.pk, *d.invoice.values())
+                                                for d in drafts))  # fmt: skip
+    _copy(InvoiceLine, ("id", *LineRow.fields), lines)
+    _copy(InvoiceTax, TaxRow.fields, taxes)
+    if links:
+        _copy(RerateSettlement, ("line_id", "rerate_change_id"), links)
+    return invoice_ids
+
+
+def _drafts_bulk_create(drafts: list[Draft], tax_rows: list) -> list[int]:
+    invoices = Invoice.objects.bulk_create([d.invoice.instance() for d in drafts])
+    lines, taxes, links = [], [], []
     for draft, invoice, rows in zip(drafts, invoices, tax_rows, strict=True):
         for line in draft.lines:
-            line.invoice = invoice
-            lines.append(line)
+            line.invoice_id = invoice.pk
+        made = [line.instance() for line in draft.lines]
+        lines.extend(made)
         for row in rows:
-            row.invoice = invoice
-            taxes.append(row)
+            row.invoice_id = invoice.pk
+            taxes.append(row.instance())
+        for position, change_ids in draft.rerate_changes.items():
+            links.append((made[position - 1], change_ids))
     InvoiceLine.objects.bulk_create(lines, batch_size=2000)
     InvoiceTax.objects.bulk_create(taxes, batch_size=2000)
-    links = []
-    for draft in drafts:
-        for position, change_ids in draft.rerate_changes.items():
-            line = draft.lines[position - 1]
-            links.extend(RerateSettlement(line=line, rerate_change_id=c) for c in change_ids)
-    if links:
-        RerateSettlement.objects.bulk_create(links)
-    return invoices
+    RerateSettlement.objects.bulk_create(
+        RerateSettlement(line=line, rerate_change_id=change_id)
+        for line, change_ids in links
+        for change_id in change_ids
+    )
+    return [invoice.pk for invoice in invoices]

@@ -231,7 +231,7 @@ def invoice_regenerate(*, invoice: Invoice, acting_user=None) -> Invoice | None:
         if errors:
             raise ValidationError({"billing_account": errors[account.pk]})
         written = drafts_write(drafts)
-    return written[0] if written else None
+    return Invoice.objects.get(pk=written[0]) if written else None
 
 
 def invoice_exclude(*, invoice: Invoice, acting_user=None) -> Invoice:
@@ -266,67 +266,106 @@ def _series(brand_id: int, kind: str, year: int) -> InvoiceSeries:
     return series
 
 
-def _number(invoices: list[Invoice], *, acting_user, now: dt.datetime) -> None:
+def _number(invoices: list[tuple], *, today: dt.date) -> list[tuple]:
     """Give drafts gapless numbers from their series' locked counter rows (R27).
 
-    Caller holds a transaction and the invoices' row locks. Series rows are locked in primary
-    key order, so two issuers never deadlock; the counter and the invoices commit together,
-    so a rolled-back issue leaves no gap.
+    ``invoices`` are (id, brand id, kind, payment terms days) of locked drafts; returns
+    (id, series id, number, due date). Series rows are locked in primary key order, so two
+    issuers never deadlock; the counters and the invoices commit together, so a rolled-back
+    issue leaves no gap.
     """
-    today = timezone.localdate(now)
-    groups: dict[int, list[Invoice]] = {}
-    series_of = {}
-    for invoice in invoices:
-        series = _series(invoice.brand_id, invoice.kind, today.year)
-        series_of[series.pk] = series
-        groups.setdefault(series.pk, []).append(invoice)
-    terms = dict(
-        BillingAccount.objects.filter(pk__in={i.billing_account_id for i in invoices}).values_list(
-            "pk", "payment_terms_days"
-        )
-    )
+    groups: dict[int, list[tuple]] = {}
+    series_for: dict[tuple, InvoiceSeries] = {}
+    for row in invoices:
+        key = (row[1], row[2])
+        if key not in series_for:
+            series_for[key] = _series(row[1], row[2], today.year)
+        groups.setdefault(series_for[key].pk, []).append(row)
+    numbered = []
     for series in InvoiceSeries.objects.select_for_update().filter(pk__in=groups).order_by("pk"):
-        members = sorted(groups[series.pk], key=lambda i: i.pk)
+        members = sorted(groups[series.pk])
         first = series.last_number + 1
         series.last_number += len(members)
         series.save(update_fields=["last_number"])
-        for offset, invoice in enumerate(members):
-            invoice.series = series
-            invoice.number = series.format(first + offset)
-            invoice.status = InvoiceStatus.ISSUED
-            invoice.issue_date = today
-            if invoice.kind == InvoiceKind.INVOICE:
-                invoice.due_date = today + dt.timedelta(days=terms[invoice.billing_account_id])
-            invoice.issued_at = now
-            invoice.issued_by = _user(acting_user)
+        for offset, (pk, _brand, kind, terms_days) in enumerate(members):
+            due = today + dt.timedelta(days=terms_days) if kind == InvoiceKind.INVOICE else None
+            numbered.append((pk, series.pk, series.format(first + offset), due))
+    return numbered
+
+
+def _issued_write(numbered: list[tuple], *, today, now, user) -> None:
+    """Write issued numbers and dates: one UPDATE on PostgreSQL, bulk_update elsewhere."""
+    from django.db import connection
+
+    user_id = user.pk if user is not None else None
+    if connection.vendor == "postgresql":
+        ids, series, numbers, dues = (list(column) for column in zip(*numbered, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """UPDATE invoicing_invoice AS i SET series_id = v.series_id,
+                     number = v.number, status = %s, issue_date = %s, due_date = v.due_date,
+                     issued_at = %s, issued_by_id = %s, updated_at = %s
+                   FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::date[])
+                     AS v(id, series_id, number, due_date)
+                   WHERE i.id = v.id""",
+                [InvoiceStatus.ISSUED, today, now, user_id, now, ids, series, numbers, dues],
+            )
+        return
+    invoices = []
+    for pk, series_id, number, due in numbered:
+        invoices.append(
+            Invoice(
+                pk=pk,
+                series_id=series_id,
+                number=number,
+                status=InvoiceStatus.ISSUED,
+                issue_date=today,
+                due_date=due,
+                issued_at=now,
+                issued_by_id=user_id,
+                updated_at=now,
+            )  # fmt: skip
+        )
+    Invoice.objects.bulk_update(
+        invoices,
+        [
+            "series",
+            "number",
+            "status",
+            "issue_date",
+            "due_date",
+            "issued_at",
+            "issued_by",
+            "updated_at",
+        ],  # fmt: skip
+        batch_size=1000,
+    )
 
 
 def invoices_issue(*, invoice_ids: list[int], acting_user=None) -> int:
     """Issue drafts: numbers (R27), final (R28), rerating changes settled (R15). Returns how
     many were issued; invoices no longer drafts are left alone."""
     now = timezone.now()
+    today = timezone.localdate(now)
     with transaction.atomic():
-        invoices = list(
-            Invoice.objects.select_for_update()
+        drafts = list(
+            Invoice.objects.select_for_update(of=("self",))
             .filter(pk__in=invoice_ids, status=InvoiceStatus.DRAFT)
             .order_by("pk")
+            .values_list("pk", "brand_id", "kind", "billing_account__payment_terms_days")
         )
-        if not invoices:
+        if not drafts:
             return 0
-        _number(invoices, acting_user=acting_user, now=now)
-        Invoice.objects.bulk_update(
-            invoices,
-            ["series", "number", "status", "issue_date", "due_date", "issued_at", "issued_by"],
-            batch_size=1000,
-        )
-        ids = [i.pk for i in invoices]
-        RerateChange.objects.filter(
-            pk__in=RerateSettlement.objects.filter(line__invoice_id__in=ids).values(
-                "rerate_change_id"
+        numbered = _number(drafts, today=today)
+        _issued_write(numbered, today=today, now=now, user=_user(acting_user))
+        ids = [row[0] for row in drafts]
+        settled = RerateSettlement.objects.filter(line__invoice_id__in=ids)
+        if settled.exists():
+            RerateChange.objects.filter(pk__in=settled.values("rerate_change_id")).update(
+                settled_at=now
             )
-        ).update(settled_at=now)
         transaction.on_commit(lambda: invoices_issued_publish(invoice_ids=ids))
-    return len(invoices)
+    return len(drafts)
 
 
 def invoice_issue(*, invoice: Invoice, acting_user=None) -> Invoice:
@@ -479,8 +518,8 @@ def credit_note_create(
             line.invoice = note
         InvoiceLine.objects.bulk_create(draft.lines)
         for row in taxes:
-            row.invoice = note
-        InvoiceTax.objects.bulk_create(taxes)
+            row.invoice_id = note.pk
+        InvoiceTax.objects.bulk_create(row.instance() for row in taxes)
         invoices_issue(invoice_ids=[note.pk], acting_user=acting_user)
     note.refresh_from_db()
     return note
