@@ -295,7 +295,7 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         label = self.number or f"draft {self.pk}"
-        return f"{self.get_kind_display()} {label}"
+        return f"{self.get_kind_display().capitalize()} {label}"
 
     def get_absolute_url(self) -> str:
         return reverse("invoicing:invoice-detail", args=[self.pk])

@@ -352,13 +352,30 @@ def invoices_issue(*, invoice_ids: list[int], acting_user=None) -> int:
             Invoice.objects.select_for_update(of=("self",))
             .filter(pk__in=invoice_ids, status=InvoiceStatus.DRAFT)
             .order_by("pk")
-            .values_list("pk", "brand_id", "kind", "billing_account__payment_terms_days")
+            .values_list(
+                "pk", "brand_id", "kind", "billing_account__payment_terms_days", "bill_run_id"
+            )
         )
         if not drafts:
             return 0
-        numbered = _number(drafts, today=today)
-        _issued_write(numbered, today=today, now=now, user=_user(acting_user))
+        numbered = _number([row[:4] for row in drafts], today=today)
+        user = _user(acting_user)
+        _issued_write(numbered, today=today, now=now, user=user)
         ids = [row[0] for row in drafts]
+        # The audit trail: one historical row per issued invoice, written in bulk.
+        Invoice.history.bulk_history_create(
+            list(Invoice.objects.filter(pk__in=ids)),
+            update=True,
+            default_user=user,
+            default_change_reason="issued",
+            default_date=now,
+        )
+        per_run: dict[int, int] = {}
+        for row in drafts:
+            if row[4] is not None:
+                per_run[row[4]] = per_run.get(row[4], 0) + 1
+        for run_id, count in per_run.items():
+            BillRun.objects.filter(pk=run_id).update(invoices_issued=F("invoices_issued") + count)
         settled = RerateSettlement.objects.filter(line__invoice_id__in=ids)
         if settled.exists():
             RerateChange.objects.filter(pk__in=settled.values("rerate_change_id")).update(
@@ -399,8 +416,7 @@ def bill_run_issue(
         )
         if not ids:
             break
-        issued = invoices_issue(invoice_ids=ids, acting_user=acting_user)
-        BillRun.objects.filter(pk=run.pk).update(invoices_issued=F("invoices_issued") + issued)
+        invoices_issue(invoice_ids=ids, acting_user=acting_user)
     BillRun.objects.filter(pk=run.pk).update(status=BillRunStatus.ISSUED, issued_at=timezone.now())
     run.refresh_from_db()
     return run

@@ -114,4 +114,4 @@ class InvoiceLineTable(ConsoleTable):
     def render_period(self, record):
         if not record.period_start_date:
             return "—"
-        return f"{record.period_start_date:%Y-%m-%d} – {record.period_end_date:%Y-%m-%d}"
+        return f"{record.period_start_date:%Y-%m-%d} – {record.period_last_date:%Y-%m-%d}"

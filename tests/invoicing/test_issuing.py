@@ -61,6 +61,8 @@ def test_issuing_a_run_numbers_drafts_without_gaps_and_skips_excluded_ones(world
     excluded.refresh_from_db()
     assert excluded.status == InvoiceStatus.EXCLUDED and excluded.number == ""
     assert InvoiceSeries.objects.get(code="INV-2026").last_number == 3
+    trail = issued.first().history.first()  # the audit trail records the issue
+    assert (trail.history_change_reason, trail.status) == ("issued", InvoiceStatus.ISSUED)
 
 
 @time_machine.travel(NOW, tick=False)
