@@ -16,6 +16,7 @@ urlpatterns: list = [
     path("runs/<int:pk>/issue/", views.BillRunIssueView.as_view(), name="billrun-issue"),
     path("runs/<int:pk>/restart/", views.BillRunRestartView.as_view(), name="billrun-restart"),
     path("invoices/", views.InvoiceListView.as_view(), name="invoice-list"),
+    path("invoices/register.csv", views.InvoiceRegisterView.as_view(), name="invoice-register"),
     path("invoices/<int:pk>/", views.InvoiceDetailView.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/issue/", views.InvoiceIssueView.as_view(), name="invoice-issue"),
     path("invoices/<int:pk>/exclude/", views.InvoiceExcludeView.as_view(), name="invoice-exclude"),

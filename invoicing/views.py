@@ -31,6 +31,7 @@ from invoicing.models import (
     InvoiceDocument,
     InvoiceKind,
     InvoiceStatus,
+    InvoiceTax,
 )
 from invoicing.tables import BillCycleTable, BillRunTable, InvoiceLineTable, InvoiceTable
 from subscribers.selectors import brands_visible_to
@@ -232,9 +233,57 @@ class InvoiceListView(ConsoleListView):
     filterset_class = InvoiceFilter
     title = "Invoices"
     export_name = "invoices"
+    template_name = "invoicing/invoice_list.html"
 
     def get_queryset(self):
         return selectors.invoices_visible_to(self.request.user)
+
+
+REGISTER_HEADER = [
+    "number", "kind", "status", "issue_date", "period_start", "account", "customer", "corrects",
+    "currency", "tax_rate", "net", "tax", "gross",
+]  # fmt: skip
+
+
+class InvoiceRegisterView(ModelPermissionMixin, generic.View):
+    """The invoice register as CSV: one row per issued document and tax rate, with net, tax
+    and gross, filtered like the invoice list (drafts are not in a register)."""
+
+    model = Invoice
+
+    def get(self, request):
+        import csv
+
+        from django.http import StreamingHttpResponse
+
+        from core.console.export import _Echo
+
+        invoices = selectors.invoices_visible_to(request.user).filter(
+            status__in=[s for s in InvoiceStatus.values if s not in ("draft", "excluded")]
+        )
+        filterset = InvoiceFilter(request.GET, queryset=invoices)
+        invoices = filterset.qs if filterset.is_valid() else invoices.none()
+        rows = (
+            InvoiceTax.objects.filter(invoice__in=invoices.values("pk"))
+            .select_related("invoice__billing_account", "invoice__corrects")
+            .order_by("invoice__series_id", "invoice__number", "rate")
+        )
+        writer = csv.writer(_Echo())
+
+        def lines():
+            yield writer.writerow(REGISTER_HEADER)
+            for row in rows.iterator(chunk_size=2000):
+                invoice = row.invoice
+                yield writer.writerow([
+                    invoice.number, invoice.kind, invoice.status, invoice.issue_date,
+                    invoice.period_start_date, invoice.billing_account.number,
+                    invoice.customer_name, invoice.corrects.number if invoice.corrects else "",
+                    invoice.currency, row.rate, row.net, row.tax, row.gross,
+                ])  # fmt: skip
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="invoice-register.csv"'
+        return response
 
 
 class InvoiceDetailView(ConsoleDetailView):

@@ -143,3 +143,25 @@ def test_other_brands_runs_and_invoices_are_hidden(run, finance, console_client_
     assert client.get(f"/invoicing/runs/{run.pk}/").status_code == 404
     assert client.get(f"/invoicing/invoices/{Invoice.objects.first().pk}/").status_code == 404
     assert "0 results" in client.get("/invoicing/invoices/").content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_invoice_register_lists_issued_documents_per_tax_rate(run, finance, auditor,
+                                                                  console_client_for):  # fmt: skip
+    from invoicing import services
+
+    first, second = Invoice.objects.order_by("pk")
+    services.invoice_issue(invoice=first)
+    services.credit_note_create(invoice=first, reason="outage", amount="5.00")
+    response = console_client_for(auditor).get("/invoicing/invoices/register.csv")
+    rows = b"".join(response.streaming_content).decode().strip().splitlines()
+    assert rows[0].startswith("number,kind,status,issue_date")
+    assert rows[1:] == [
+        f"INV-2026-000001,invoice,issued,2026-11-02,2026-10-01,{first.billing_account.number},"
+        "Alice Tester,,EUR,0.19000,60.00,11.40,71.40",
+        "CN-2026-000001,credit_note,issued,2026-11-02,2026-10-01,"
+        f"{first.billing_account.number},Alice Tester,INV-2026-000001,EUR,0.19000,-5.00,-0.95,"
+        "-5.95",
+    ]
+    page = console_client_for(finance).get("/invoicing/invoices/")
+    assert "/invoicing/invoices/register.csv" in page.content.decode()
