@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from catalog.models import Service
 from core.periods import zone
-from invoicing import selectors
+from invoicing import einvoice, selectors
 from invoicing.models import (
     DocumentFormat,
     Invoice,
@@ -129,12 +129,25 @@ def invoice_html(invoice: Invoice) -> str:
     return render_to_string("pdf/invoice.html", context)
 
 
-def pdf_bytes(html: str) -> tuple[bytes, int]:
-    """Render HTML to PDF with WeasyPrint; return the bytes and the page count."""
+def pdf_bytes(html: str, *, variant: str | None = None) -> tuple[bytes, int]:
+    """Render HTML to PDF with WeasyPrint (a PDF/A ``variant`` if given); return the bytes
+    and the page count."""
     from weasyprint import HTML
 
     document = HTML(string=html, base_url=".").render()
-    return document.write_pdf(), len(document.pages)
+    return document.write_pdf(pdf_variant=variant), len(document.pages)
+
+
+def _store(invoice, format_, name: str, content: bytes, pages: int, existing=None):
+    document = existing or InvoiceDocument(invoice=invoice, format=format_)
+    if existing is not None and existing.file:
+        existing.file.delete(save=False)
+    document.file.save(name, ContentFile(content), save=False)
+    document.size = len(content)
+    document.pages = pages
+    document.rendered_at = timezone.now()
+    document.save()
+    return document
 
 
 def invoice_document_render(*, invoice: Invoice, force: bool = False) -> InvoiceDocument | None:
@@ -144,14 +157,19 @@ def invoice_document_render(*, invoice: Invoice, force: bool = False) -> Invoice
     existing = InvoiceDocument.objects.filter(invoice=invoice, format=DocumentFormat.PDF).first()
     if existing is not None and not force:
         return existing
-    content, pages = pdf_bytes(invoice_html(invoice))
+    profile = InvoiceProfile.objects.filter(brand_id=invoice.brand_id).first()
+    name = invoice.number or str(invoice.pk)
+    if einvoice.einvoice_applies(invoice, profile):
+        # A business customer's PDF is a Factur-X: PDF/A-3 with its EN 16931 XML inside.
+        xml = einvoice.cii_xml(invoice, profile)
+        content, pages = pdf_bytes(invoice_html(invoice), variant="pdf/a-3b")
+        content = einvoice.facturx_pdf(content, xml)
+    else:
+        xml = None
+        content, pages = pdf_bytes(invoice_html(invoice))
     with transaction.atomic():
-        document = existing or InvoiceDocument(invoice=invoice, format=DocumentFormat.PDF)
-        if existing is not None and existing.file:
-            existing.file.delete(save=False)
-        document.file.save(f"{invoice.number or invoice.pk}.pdf", ContentFile(content), save=False)
-        document.size = len(content)
-        document.pages = pages
-        document.rendered_at = timezone.now()
-        document.save()
+        document = _store(invoice, DocumentFormat.PDF, f"{name}.pdf", content, pages, existing)
+        if xml is not None:
+            cii = InvoiceDocument.objects.filter(invoice=invoice, format=DocumentFormat.CII)
+            _store(invoice, DocumentFormat.CII, f"{name}.xml", xml, 0, cii.first())
     return document

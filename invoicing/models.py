@@ -437,8 +437,8 @@ class RerateSettlement(models.Model):
 
 
 class DocumentFormat(models.TextChoices):
-    PDF = "pdf", "PDF"
-    FACTURX = "facturx", "Factur-X (PDF/A-3 with CII XML)"
+    PDF = "pdf", "PDF (Factur-X PDF/A-3 for a business customer's e-invoice)"
+    CII = "cii", "EN 16931 CII XML (the e-invoice embedded in the PDF)"
 
 
 class InvoiceDocument(models.Model):

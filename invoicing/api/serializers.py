@@ -159,18 +159,16 @@ class CustomerBillSerializer(ResourceSerializer):
 
     def get_billDocument(self, obj) -> list[dict]:
         request = self.context.get("request")
+        url = reverse("api:invoicing-customerbill-document", kwargs={"pk": obj.pk}, request=request)
+        instant = fields.InstantField()
         return [
             {
                 "@type": "Attachment",
-                "attachmentType": "invoicePdf" if d.format == "pdf" else d.format,
-                "mimeType": "application/pdf",
+                "attachmentType": "invoicePdf" if d.format == "pdf" else "einvoiceCii",
+                "mimeType": "application/pdf" if d.format == "pdf" else "application/xml",
                 "size": {"amount": d.size, "units": "bytes"},
-                "url": reverse(
-                    "api:invoicing-customerbill-document", kwargs={"pk": obj.pk}, request=request
-                ),  # fmt: skip
-                "validFor": {
-                    "startDateTime": fields.InstantField().to_representation(d.rendered_at)
-                },  # fmt: skip
+                "url": url if d.format == "pdf" else f"{url}?kind={d.format}",
+                "validFor": {"startDateTime": instant.to_representation(d.rendered_at)},
             }
             for d in obj.documents.all()
         ]

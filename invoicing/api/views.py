@@ -16,7 +16,7 @@ Every POST that moves money honours an ``Idempotency-Key`` (core.idempotency).
 from django.http import FileResponse, Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -212,20 +212,37 @@ class CustomerBillViewSet(ReadViewSet):
         return self.represent(invoice, status.HTTP_202_ACCEPTED)
 
     @extend_schema(
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
-        description="The bill's stored PDF (an attachment).",
+        parameters=[
+            OpenApiParameter(
+                "kind",
+                enum=DocumentFormat.values,
+                description="pdf (default) or cii: the "
+                "EN 16931 XML of a business customer's e-invoice",
+            )
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "application/xml"): OpenApiTypes.BINARY,
+        },
+        description="The bill's stored PDF, or its e-invoice XML (an attachment).",
     )
     @action(detail=True, methods=["get"])
     def document(self, request, pk=None):
         invoice = self.get_object()
-        document = invoice.documents.filter(format=DocumentFormat.PDF).first()
+        kind = request.query_params.get("kind", DocumentFormat.PDF)
+        if kind not in DocumentFormat.values:
+            from rest_framework.serializers import ValidationError
+
+            raise ValidationError({"kind": [f"one of {', '.join(DocumentFormat.values)}"]})
+        document = invoice.documents.filter(format=kind).first()
         if document is None or not document.file:
-            raise Http404("no document rendered yet")
+            raise Http404("no such document rendered")
+        pdf = kind == DocumentFormat.PDF
         return FileResponse(
             document.file.open("rb"),
             as_attachment=True,
-            filename=f"{invoice.number or invoice.pk}.pdf",
-            content_type="application/pdf",
+            filename=f"{invoice.number or invoice.pk}.{'pdf' if pdf else 'xml'}",
+            content_type="application/pdf" if pdf else "application/xml",
         )
 
 
