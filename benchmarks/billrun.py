@@ -153,7 +153,7 @@ def pdf_rates(invoices: list, count: int) -> dict:
     }
 
 
-def run(*, accounts: int, events: int, pdfs: int, chunk: int) -> dict:
+def run(*, accounts: int, events: int, pdfs: int, chunk: int, in_place: bool = False) -> dict:
     from django.conf import settings
     from django.db import connection
     from django.db.models import Count, Sum
@@ -163,7 +163,8 @@ def run(*, accounts: int, events: int, pdfs: int, chunk: int) -> dict:
 
     if connection.vendor != "postgresql":
         raise SystemExit("the bill run benchmark needs PostgreSQL (DATABASE_URL)")
-    settings.MEDIA_ROOT = settings.BASE_DIR / "var" / "bench-media"
+    if not in_place:
+        settings.MEDIA_ROOT = settings.BASE_DIR / "var" / "bench-media"
     with Stopwatch() as loading:
         loaded = load(accounts=accounts, events=events)
     print(f"loaded {accounts:,} accounts and {events:,} rated events in {loading.seconds:.1f} s")
@@ -240,6 +241,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--events", type=int, default=3_000_000)
     parser.add_argument("--pdfs", type=int, default=40, help="invoices to render as PDF")
     parser.add_argument("--chunk", type=int, default=1_000, help="accounts billed per chunk")
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="use the configured database as it is and leave the rows (a scratch database "
+        "or a test's transaction)",
+    )
     args = parser.parse_args(argv)
     if args.accounts < 1 or args.events < 0 or args.pdfs < 0 or args.chunk < 1:
         parser.error("--accounts and --chunk at least 1, --events and --pdfs not negative")
@@ -254,6 +261,10 @@ def main(argv: list[str] | None = None) -> dict:
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.WARNING)
     options = {"accounts": args.accounts, "events": args.events, "pdfs": args.pdfs}
+    if args.in_place:
+        figures = run(**options, chunk=args.chunk, in_place=True)
+        print_result(figures)
+        return figures
     database = connections["default"].settings_dict
     if not database["ENGINE"].endswith("postgresql"):
         raise SystemExit("the bill run benchmark needs PostgreSQL (DATABASE_URL)")

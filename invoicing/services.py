@@ -165,8 +165,10 @@ def bill_run_execute(*, bill_run: BillRun, chunk_size: int = DEFAULT_CHUNK) -> B
     )
     cache: dict = {}
     try:
-        for index in range(0, len(remaining), chunk_size):
+        for number, index in enumerate(range(0, len(remaining), chunk_size), start=1):
             _bill_chunk(run, remaining[index : index + chunk_size], cache)
+            if number & (number - 1) == 0:  # after chunks 1, 2, 4, 8, …
+                _analyze_invoices()
     except Exception as error:  # the run is marked failed with its reason; a rerun goes on
         logger.exception("bill run %s failed", run.pk)
         BillRun.objects.filter(pk=run.pk).update(
@@ -178,6 +180,17 @@ def bill_run_execute(*, bill_run: BillRun, chunk_size: int = DEFAULT_CHUNK) -> B
     )
     run.refresh_from_db()
     return run
+
+
+def _analyze_invoices() -> None:
+    """Refresh PostgreSQL's statistics of the tables a run fills, so that its later chunks'
+    look-ups of earlier lines keep their index plans as the tables grow (a fresh run would
+    otherwise be planned as if they were empty and slow down chunk after chunk)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE invoicing_invoice, invoicing_invoiceline, invoicing_invoicetax")
 
 
 def _bill_chunk(run: BillRun, account_ids: list[int], cache: dict) -> None:
