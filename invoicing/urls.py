@@ -1,5 +1,33 @@
 """Console URLs of the invoicing."""
 
+from django.urls import path
+
+from invoicing import views
+
 app_name = "invoicing"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("cycles/", views.BillCycleListView.as_view(), name="billcycle-list"),
+    path("cycles/new/", views.BillCycleCreateView.as_view(), name="billcycle-create"),
+    path("cycles/<int:pk>/", views.BillCycleDetailView.as_view(), name="billcycle-detail"),
+    path("runs/", views.BillRunListView.as_view(), name="billrun-list"),
+    path("runs/new/", views.BillRunCreateView.as_view(), name="billrun-create"),
+    path("runs/<int:pk>/", views.BillRunDetailView.as_view(), name="billrun-detail"),
+    path("runs/<int:pk>/issue/", views.BillRunIssueView.as_view(), name="billrun-issue"),
+    path("runs/<int:pk>/restart/", views.BillRunRestartView.as_view(), name="billrun-restart"),
+    path("invoices/", views.InvoiceListView.as_view(), name="invoice-list"),
+    path("invoices/register.csv", views.InvoiceRegisterView.as_view(), name="invoice-register"),
+    path("invoices/<int:pk>/", views.InvoiceDetailView.as_view(), name="invoice-detail"),
+    path("invoices/<int:pk>/issue/", views.InvoiceIssueView.as_view(), name="invoice-issue"),
+    path("invoices/<int:pk>/exclude/", views.InvoiceExcludeView.as_view(), name="invoice-exclude"),
+    path("invoices/<int:pk>/include/", views.InvoiceIncludeView.as_view(), name="invoice-include"),
+    path(
+        "invoices/<int:pk>/regenerate/",
+        views.InvoiceRegenerateView.as_view(),
+        name="invoice-regenerate",
+    ),
+    path("invoices/<int:pk>/credit/", views.CreditNoteCreateView.as_view(), name="invoice-credit"),
+    path("invoices/<int:pk>/void/", views.InvoiceVoidView.as_view(), name="invoice-void"),
+    path("invoices/<int:pk>/render/", views.InvoiceRenderView.as_view(), name="invoice-render"),
+    path("invoices/<int:pk>/pdf/", views.InvoicePdfView.as_view(), name="invoice-pdf"),
+]

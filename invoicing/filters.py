@@ -1,0 +1,38 @@
+"""Filters of the invoicing console."""
+
+import django_filters
+
+from core.console.filters import ConsoleFilter
+from invoicing.models import BillRun, BillRunStatus, Invoice, InvoiceKind, InvoiceStatus
+
+
+class BillRunFilter(ConsoleFilter):
+    status = django_filters.ChoiceFilter(choices=BillRunStatus.choices)
+    period_year = django_filters.NumberFilter(label="Year")
+    period_month = django_filters.NumberFilter(label="Month")
+
+    class Meta:
+        model = BillRun
+        fields = ["status", "period_year", "period_month"]
+
+
+class InvoiceFilter(ConsoleFilter):
+    number = django_filters.CharFilter(lookup_expr="icontains", label="Number contains")
+    status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices)
+    account = django_filters.CharFilter(
+        field_name="billing_account__number", lookup_expr="iexact", label="Account number"
+    )
+    customer = django_filters.CharFilter(
+        field_name="customer_name", lookup_expr="icontains", label="Customer contains"
+    )
+    period = django_filters.DateFilter(field_name="period_start_date", label="Period starts on")
+    issued_from = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    issued_until = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
+    currency = django_filters.CharFilter(lookup_expr="iexact")
+    bill_run = django_filters.NumberFilter(field_name="bill_run_id", label="Bill run")
+
+    class Meta:
+        model = Invoice
+        fields = ["number", "status", "kind", "account", "customer", "period", "issued_from",
+                  "issued_until", "currency", "bill_run"]  # fmt: skip

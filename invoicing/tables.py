@@ -1,0 +1,117 @@
+"""Tables of the invoicing console."""
+
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from core.console.tables import ConsoleTable
+from invoicing.models import BillCycle, BillRun, Invoice, InvoiceLine
+
+NUM = {"td": {"class": "num"}, "th": {"class": "num"}}
+
+
+class StatusColumn(tables.Column):
+    """A status badge; the code in the CSV."""
+
+    def render(self, value, record):
+        return format_html('<span class="badge {}">{}</span>', record.status, value)
+
+    def value(self, value, record):
+        return record.status
+
+
+class BillCycleTable(ConsoleTable):
+    code = tables.Column(linkify=("invoicing:billcycle-detail", [tables.A("pk")]))
+    brand = tables.Column(accessor="brand__code", verbose_name="Brand")
+
+    class Meta(ConsoleTable.Meta):
+        model = BillCycle
+        fields = ("code", "name", "brand", "cycle_day")
+
+
+class BillRunTable(ConsoleTable):
+    run = tables.Column(
+        accessor="pk",
+        verbose_name="Run",
+        linkify=("invoicing:billrun-detail", [tables.A("pk")]),
+        attrs=NUM,
+    )
+    cycle = tables.Column(accessor="cycle__code", verbose_name="Cycle")
+    period = tables.Column(empty_values=(), order_by=("period_year", "period_month"))
+    status = StatusColumn()
+    progress = tables.Column(empty_values=(), orderable=False, attrs=NUM)
+    accounts_total = tables.Column(attrs=NUM, verbose_name="Accounts")
+    accounts_failed = tables.Column(attrs=NUM, verbose_name="Errors")
+    invoices_issued = tables.Column(attrs=NUM, verbose_name="Issued")
+    created_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Created")
+
+    class Meta(ConsoleTable.Meta):
+        model = BillRun
+        fields = ()
+        sequence = ("run", "cycle", "period", "status", "progress", "accounts_total",
+                    "accounts_failed", "invoices_issued", "created_at")  # fmt: skip
+
+    def render_period(self, record):
+        return f"{record.period_year}-{record.period_month:02d}"
+
+    def value_period(self, record):
+        return self.render_period(record)
+
+    def render_progress(self, record):
+        return f"{record.accounts_done}/{record.accounts_total} ({record.progress} %)"
+
+
+class InvoiceTable(ConsoleTable):
+    document = tables.Column(
+        accessor="pk",
+        verbose_name="Document",
+        linkify=("invoicing:invoice-detail", [tables.A("pk")]),
+        order_by=("number", "pk"),
+    )
+    kind = tables.Column()
+    status = StatusColumn()
+    account = tables.Column(accessor="billing_account__number", verbose_name="Account")
+    customer_name = tables.Column(verbose_name="Customer")
+    period_start_date = tables.DateColumn(format="Y-m-d", verbose_name="Period")
+    issue_date = tables.DateColumn(format="Y-m-d", verbose_name="Issued")
+    due_date = tables.DateColumn(format="Y-m-d", verbose_name="Due")
+    currency = tables.Column()
+    net_total = tables.Column(attrs=NUM, verbose_name="Net")
+    tax_total = tables.Column(attrs=NUM, verbose_name="Tax")
+    gross_total = tables.Column(attrs=NUM, verbose_name="Gross")
+
+    class Meta(ConsoleTable.Meta):
+        model = Invoice
+        fields = ()
+        sequence = ("document", "kind", "status", "account", "customer_name", "period_start_date",
+                    "issue_date", "due_date", "currency", "net_total", "tax_total",
+                    "gross_total")  # fmt: skip
+
+    def render_document(self, record):
+        return record.number or f"draft {record.pk}"
+
+    def value_document(self, record):
+        return record.number or f"draft {record.pk}"
+
+
+class InvoiceLineTable(ConsoleTable):
+    position = tables.Column(verbose_name="#", attrs=NUM)
+    kind = tables.Column()
+    subscription = tables.Column(verbose_name="Number")
+    description = tables.Column()
+    period = tables.Column(empty_values=(), orderable=False)
+    quantity = tables.Column(attrs=NUM, verbose_name="Qty")
+    rated_amount = tables.Column(attrs=NUM, verbose_name="Exact sum")
+    tax_rate = tables.Column(attrs=NUM, verbose_name="Tax rate")
+    amount = tables.Column(attrs=NUM)
+
+    class Meta(ConsoleTable.Meta):
+        model = InvoiceLine
+        fields = ()
+        per_page = 200
+        sequence = ("position", "kind", "subscription", "description", "period", "quantity",
+                    "rated_amount", "tax_rate", "amount")  # fmt: skip
+
+    def render_period(self, record):
+        if not record.period_start_date:
+            return "—"
+        return f"{record.period_start_date:%Y-%m-%d} – {record.period_last_date:%Y-%m-%d}"

@@ -1,0 +1,40 @@
+"""Celery tasks of the invoicing: thin wrappers around its services."""
+
+from celery import shared_task
+
+from invoicing.models import BillRun, BillRunStatus, Invoice
+
+
+@shared_task(name="invoicing.bill_run_execute", acks_late=True)
+def bill_run_execute_task(bill_run_id: int, chunk_size: int | None = None) -> dict:
+    """Draft the invoices of a bill run (resumable: a rerun bills only what is missing)."""
+    from invoicing.services import DEFAULT_CHUNK, bill_run_execute
+
+    run = bill_run_execute(
+        bill_run=BillRun.objects.get(pk=bill_run_id), chunk_size=chunk_size or DEFAULT_CHUNK
+    )
+    return {"run": run.pk, "status": run.status, "done": run.accounts_done}
+
+
+@shared_task(name="invoicing.bill_run_issue", acks_late=True)
+def bill_run_issue_task(bill_run_id: int, acting_user_id: int | None = None) -> dict:
+    """Issue every draft of a bill run."""
+    from django.contrib.auth import get_user_model
+
+    from invoicing.services import bill_run_issue
+
+    run = BillRun.objects.get(pk=bill_run_id)
+    if run.status == BillRunStatus.ISSUED:
+        return {"run": run.pk, "status": run.status}
+    user = get_user_model().objects.filter(pk=acting_user_id).first() if acting_user_id else None
+    run = bill_run_issue(bill_run=run, acting_user=user)
+    return {"run": run.pk, "status": run.status, "issued": run.invoices_issued}
+
+
+@shared_task(name="invoicing.invoice_document_render", acks_late=True)
+def invoice_document_render_task(invoice_id: int, force: bool = False) -> dict:
+    """Render an issued invoice's PDF once (again only when ``force``)."""
+    from invoicing.documents import invoice_document_render
+
+    document = invoice_document_render(invoice=Invoice.objects.get(pk=invoice_id), force=force)
+    return {"invoice": invoice_id, "pages": document.pages if document else 0}

@@ -1,0 +1,39 @@
+"""The invoicing demo shows the golden October invoices, issued with their PDFs, once."""
+
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from charging import demo as charging_demo
+from invoicing import demo
+from invoicing.models import Invoice, InvoiceDocument
+
+pytestmark = [pytest.mark.django_db, pytest.mark.golden]
+
+
+@time_machine.travel("2026-11-02 09:00:00+01:00", tick=False)
+def test_the_demo_issues_the_golden_invoices_once(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from tests.catalog.builders import build_golden_catalog
+    from tests.subscribers.builders import build_golden_subscribers
+
+    settings.MEDIA_ROOT = tmp_path
+    build_golden_subscribers(build_golden_catalog())
+    charging_demo.load()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = demo.load()
+
+    a, b, c = demo.golden_invoices()
+    assert [i.number for i in (a, b, c)] == [
+        "INV-2026-000001", "INV-2026-000002", "INV-2026-000003"
+    ]  # fmt: skip
+    assert [i.gross_total for i in (a, b, c)] == [
+        Decimal("62.11"), Decimal("36.83"), Decimal("14.58")
+    ]  # fmt: skip
+    assert InvoiceDocument.objects.count() == 3
+    assert "3 invoices, 3 issued" in summary
+    again = demo.load()
+    assert again == summary and Invoice.objects.count() == 3
