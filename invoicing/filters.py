@@ -3,7 +3,24 @@
 import django_filters
 
 from core.console.filters import ConsoleFilter
-from invoicing.models import BillRun, BillRunStatus, Invoice, InvoiceKind, InvoiceStatus
+from invoicing.models import (
+    BillCycle,
+    BillRun,
+    BillRunStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+)
+from subscribers.filters import visible_brands
+
+
+class BillCycleFilter(ConsoleFilter):
+    # Only the brands the user may see: another brand's code never shows in the choices.
+    brand = django_filters.ModelChoiceFilter(queryset=visible_brands)
+
+    class Meta:
+        model = BillCycle
+        fields = ["brand"]
 
 
 class BillRunFilter(ConsoleFilter):

@@ -20,7 +20,7 @@ from core.console.views import (
     ModelPermissionMixin,
 )
 from invoicing import selectors, services
-from invoicing.filters import BillRunFilter, InvoiceFilter
+from invoicing.filters import BillCycleFilter, BillRunFilter, InvoiceFilter
 from invoicing.forms import BillCycleForm, BillRunForm, CreditNoteForm, VoidForm
 from invoicing.models import (
     BillCycle,
@@ -45,6 +45,7 @@ REFRESH_SECONDS = 3
 class BillCycleListView(ConsoleListView):
     model = BillCycle
     table_class = BillCycleTable
+    filterset_class = BillCycleFilter
     title = "Bill cycles"
     create_url = reverse_lazy("invoicing:billcycle-create")
 

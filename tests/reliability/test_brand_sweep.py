@@ -36,6 +36,9 @@ from charging.rerating import rerate_job_create
 from charging.services import usage_file_ingest
 from core import models as core_models
 from core import outbox
+from invoicing import models as invoicing_models
+from invoicing import services as invoicing_services
+from invoicing.documents import invoice_document_render
 from subscribers import models as subscriber_models
 from subscribers import services as subscriber_services
 
@@ -47,7 +50,7 @@ FILES = (
     "CDR_HOSTNET_20261101001000_000002.csv",
     "CDR_HOSTNET_20261101003000_000004.csv",  # 000003 never arrives: a sequence gap
 )
-BUSINESS_APPS = ("catalog", "subscribers", "charging")
+BUSINESS_APPS = ("catalog", "subscribers", "charging", "invoicing")
 # core's own tables that hold a brand's data: webhook endpoints and what was sent to them.
 OUTBOX_MODELS = (
     core_models.WebhookEndpoint,
@@ -177,6 +180,13 @@ def world(django_db_setup, django_db_blocker):
             event_type="webhook.test", payload={"note": "sweep"}, brand=catalog.brand,
             subject="LOREM-EVENT",
         )  # fmt: skip
+        # LOREM's October bill run: drafted, issued (numbered) and one invoice rendered.
+        cycle = invoicing_services.bill_cycle_save(brand=catalog.brand, cycle_day=1)
+        run = invoicing_services.bill_run_create(cycle=cycle, year=2026, month=10)
+        run = invoicing_services.bill_run_execute(bill_run=run)
+        invoicing_services.bill_run_issue(bill_run=run)
+        first = invoicing_models.Invoice.objects.order_by("pk").first()
+        invoice_document_render(invoice=first)
         ipsum = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
         admin = User.objects.create_superuser("sweep-admin", password="pw-Secret-123")
         operator = User.objects.create_user("ipsum-operator", password="pw-Secret-123")
@@ -200,6 +210,9 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
     """What only LOREM's objects show: codes, numbers, MSISDNs, IMSIs, ICCIDs, file names."""
     words = {catalog.brand.code, "XTRA-GB", "WELCOME-5", batch.reference, "LOREM-HOOK",
              "LOREM-EVENT"}  # fmt: skip
+    words |= set(
+        invoicing_models.Invoice.objects.exclude(number="").values_list("number", flat=True)
+    )
     # Plans are not looked for by code: shared rate cards are named after them (SMART-10-2026);
     # a plan's own URLs must answer 404 and its lists be empty instead.
     for customer in subscribers.customers.values():
@@ -231,6 +244,9 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
         charging_models.RerateJob: None,
         core_models.WebhookEndpoint: None,
         core_models.WebhookDelivery: None,
+        invoicing_models.Invoice: None,
+        invoicing_models.BillRun: None,
+        invoicing_models.BillCycle: None,
     }
     for model, url_name in owned.items():
         for obj in model.objects.all():
