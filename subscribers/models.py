@@ -223,6 +223,9 @@ class Subscription(TimestampedModel):
         "used by",
         max_length=200,
         blank=True,
+        # A row written by COPY or raw SQL (bulk loads, benchmarks) gets an empty name too.
+        default="",
+        db_default="",
         help_text="the person using the line, when not the account holder (a family member, "
         "an employee)",
     )
