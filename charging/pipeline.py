@@ -31,7 +31,13 @@ from django.utils import timezone
 
 from charging.cdr import CdrError, parse_line, record_id_of, storable_text
 from charging.models import FairUseCount, RejectedRecord, RejectStatus, UsageEvent, UsageFile
-from charging.rating import EVENT_FIELDS, RatingRun, usage_event_build, usage_event_values
+from charging.rating import (
+    EVENT_FIELDS,
+    RatingRun,
+    copy_text,
+    usage_event_build,
+    usage_event_line,
+)
 from subscribers.models import BucketMovement, BucketMovementKind
 
 logger = logging.getLogger(__name__)
@@ -184,30 +190,28 @@ class CopyWriter:
         movements, counts = [], []
         usage = BucketMovementKind.USAGE.value
         ids = self._ids(len(rated))  # before COPY: no other query runs while it is open
+        line_of = usage_event_line
+        lines = []
+        for pk, (record, term, rating, source) in zip(ids, rated, strict=True):
+            lines.append(line_of(pk, record, rating, source=source, term=term, file_id=file_id,
+                                 now=now))  # fmt: skip
+            if rating.draws:
+                reason = copy_text(_draw_reason(record, source))
+                for bucket_id, quantity in rating.draws:
+                    movements.append(f"{bucket_id}\t{usage}\t{-quantity}\t{reason}\t"
+                                     f"usage:{pk}\t{now}\n")  # fmt: skip
+            for policy_id, period_start, quantity in rating.fair_use:
+                counts.append((pk, term.subscription_id, policy_id, period_start,
+                               quantity, rating.notify_fair_use))  # fmt: skip
         try:
             with self.cursor.copy(self.EVENT_COPY) as copy:
-                write_row = copy.write_row
-                for pk, (record, term, rating, source) in zip(ids, rated, strict=True):
-                    write_row(
-                        (pk,) + usage_event_values(
-                            record, rating, source=source, term=term, usage_file_id=file_id,
-                            now=now,
-                        )
-                    )  # fmt: skip
-                    if rating.draws:
-                        reason, reference = _draw_reason(record, source), f"usage:{pk}"
-                        for bucket_id, quantity in rating.draws:
-                            movements.append((bucket_id, usage, -quantity, reason, reference, now))
-                    for policy_id, period_start, quantity in rating.fair_use:
-                        counts.append((pk, term.subscription_id, policy_id, period_start,
-                                       quantity, rating.notify_fair_use))  # fmt: skip
+                copy.write("".join(lines))
         except UniqueViolation as error:
             detail = error.diag.message_detail
             raise Declined(f"a record id accepted before (R17): {detail}") from error
         if movements:
             with self.cursor.copy(self.MOVEMENT_COPY) as copy:
-                for row in movements:
-                    copy.write_row(row)
+                copy.write("".join(movements))
         if counts:
             with self.cursor.copy(self.FAIR_USE_COPY) as copy:
                 for row in counts:

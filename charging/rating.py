@@ -6,6 +6,7 @@ their accounts, buckets (locked) and fair-use counts; the engine prices each rec
 """
 
 import datetime as dt
+import re
 
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -44,6 +45,7 @@ class RatingRun:
         self.granted: set[tuple[int, dt.datetime]] = set()
         # Terms are loaded once per number for the whole run (a snapshot, like the catalogue).
         self.terms = TermIndex([])
+        self.allowance_zones: dict[int, tuple[frozenset, frozenset]] = {}
 
     # -- state loading
     def _load_accounts(self, account_ids) -> None:
@@ -82,37 +84,60 @@ class RatingRun:
         query = Q(subscription_id__in=subscription_ids) | Q(
             shared=True, billing_account_id__in=account_ids
         )
-        rows = list(
-            Bucket.objects.select_for_update(of=("self",))
+        known = self.buckets
+        # Plain values in one locking query, not model instances (issue 14); buckets held
+        # already (a holder reloaded after a grant) are skipped here, not sent back as a list.
+        rows = [
+            row
+            for row in Bucket.objects.select_for_update(of=("self",))
             .filter(query)
-            .exclude(pk__in=list(self.buckets))
             .order_by("pk")
-            .select_related("plan_version", "allowance")
-        )
+            .values_list(
+                "pk",
+                "subscription_id",
+                "billing_account_id",
+                "shared",
+                "source",
+                "plan_version__plan_id",
+                "services",
+                "allowance_id",
+                "valid_from",
+                "valid_to",
+                "initial",
+            )  # fmt: skip
+            if row[0] not in known
+        ]
         if not rows:
             return
         moved = dict(
-            BucketMovement.objects.filter(bucket_id__in=[b.pk for b in rows])
+            BucketMovement.objects.filter(bucket_id__in=[row[0] for row in rows])
+            .order_by()
             .values("bucket_id")
             .annotate(total=Sum("quantity"))
             .values_list("bucket_id", "total")
         )
-        zones = _allowance_zones({b.allowance_id for b in rows if b.allowance_id})
-        for bucket in rows:
-            destinations, roamings = zones.get(bucket.allowance_id, (frozenset(), frozenset()))
-            state = self.buckets[bucket.pk] = BucketState(
-                id=bucket.pk,
-                subscription_id=bucket.subscription_id,
-                billing_account_id=bucket.billing_account_id,
-                shared=bucket.shared,
-                from_plan=bucket.source == BucketSource.PLAN,
-                plan_id=bucket.plan_version.plan_id if bucket.plan_version_id else None,
-                services=frozenset(bucket.services),
+        zones = self.allowance_zones
+        missing = {row[7] for row in rows if row[7]} - set(zones)
+        if missing:
+            zones.update(_allowance_zones(missing))
+        plan = BucketSource.PLAN
+        empty = (frozenset(), frozenset())
+        for (pk, subscription_id, account_id, shared, source, plan_id, services, allowance_id,
+             valid_from, valid_to, initial) in rows:  # fmt: skip
+            destinations, roamings = zones.get(allowance_id, empty)
+            state = known[pk] = BucketState(
+                id=pk,
+                subscription_id=subscription_id,
+                billing_account_id=account_id,
+                shared=shared,
+                from_plan=source == plan,
+                plan_id=plan_id,
+                services=frozenset(services),
                 destination_zones=destinations,
                 roaming_zones=roamings,
-                valid_from=bucket.valid_from,
-                valid_to=bucket.valid_to,
-                remaining=bucket.initial + (moved.get(bucket.pk) or 0),
+                valid_from=valid_from,
+                valid_to=valid_to,
+                remaining=initial + (moved.get(pk) or 0),
             )
             if state.shared:
                 holder = self.shared.setdefault(state.billing_account_id, [])
@@ -289,6 +314,53 @@ def usage_event_values(
         rating.wholesale_rate_row_id, rating.wholesale_units, rating.wholesale_amount,
         now if now and rated else None,
     )  # fmt: skip
+
+
+# COPY text format (PostgreSQL): NULL is \N, and a backslash, tab, newline or carriage return in
+# a text value is escaped. Only free text from a record can hold one; digits and codes cannot.
+_NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def copy_text(value: str) -> str:
+    """A text value as COPY's text format holds it."""
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+
+
+def usage_event_line(pk: int, record: UsageRecord, rating, *, source: str, term, file_id, now):
+    """A rated event as one line of ``COPY … FROM STDIN`` text, columns ``id`` then EVENT_FIELDS.
+
+    The same values as usage_event_values, formatted once into one string (issue 14): no tuple
+    of 41 values for the driver to adapt one by one. ``term`` is known (mediation rates only
+    records whose subscriber is known).
+    """
+    N = _NULL
+    rated = rating.status == "rated"
+    text = copy_text
+    line = record.line_number
+    plan = rating.plan_version_id
+    row = rating.rate_row_id
+    wholesale_row = rating.wholesale_rate_row_id
+    retail = rating.retail_amount
+    wholesale = rating.wholesale_amount
+    return (
+        f"{pk}\t{N if file_id is None else file_id}\t{line or N}\t{text(source)}\t"
+        f"{text(record.record_id)}\t{record.record_type}\t{record.service}\t"
+        f"{term.subscription_id}\t{term.billing_account_id}\t"
+        f"{text(record.msisdn or term.msisdn)}\t{text(record.imsi)}\t{record.started_at}\t"
+        f"{text(record.utc_offset)}\t{record.duration}\t{record.volume_uplink}\t"
+        f"{record.volume_downlink}\t{record.units}\t{text(record.other_party)}\t"
+        f"{text(record.visited_plmn)}\t{text(record.apn)}\t{text(record.cause)}\t"
+        f"{text(record.charging_id)}\t{RATED if rated else ERROR}\t{rating.error}\t"
+        f"{text(rating.detail)}\t{text(rating.destination_zone)}\t{text(rating.roaming_zone)}\t"
+        f"{text(rating.time_band)}\t{N if plan is None else plan}\t{N if row is None else row}\t"
+        f"{rating.charged_units}\t{rating.covered_units}\t{rating.currency}\t"
+        f"{N if retail is None else retail}\t{'t' if rating.tax_inclusive else 'f'}\t"
+        f"{'t' if rating.throttled else 'f'}\t{rating.fair_use_units}\t"
+        f"{N if wholesale_row is None else wholesale_row}\t{rating.wholesale_units}\t"
+        f"{N if wholesale is None else wholesale}\t{now if now and rated else N}\n"
+    )
 
 
 def usage_event_build(
