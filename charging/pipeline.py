@@ -191,15 +191,16 @@ class CopyWriter:
         usage = BucketMovementKind.USAGE.value
         ids = self._ids(len(rated))  # before COPY: no other query runs while it is open
         line_of = usage_event_line
+        now_text = str(now)  # formatted once per chunk
         lines = []
         for pk, (record, term, rating, source) in zip(ids, rated, strict=True):
             lines.append(line_of(pk, record, rating, source=source, term=term, file_id=file_id,
-                                 now=now))  # fmt: skip
+                                 now=now_text))  # fmt: skip
             if rating.draws:
                 reason = copy_text(_draw_reason(record, source))
                 for bucket_id, quantity in rating.draws:
                     movements.append(f"{bucket_id}\t{usage}\t{-quantity}\t{reason}\t"
-                                     f"usage:{pk}\t{now}\n")  # fmt: skip
+                                     f"usage:{pk}\t{now_text}\n")  # fmt: skip
             for policy_id, period_start, quantity in rating.fair_use:
                 counts.append((pk, term.subscription_id, policy_id, period_start,
                                quantity, rating.notify_fair_use))  # fmt: skip

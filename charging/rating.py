@@ -333,11 +333,18 @@ def usage_event_line(pk: int, record: UsageRecord, rating, *, source: str, term,
 
     The same values as usage_event_values, formatted once into one string (issue 14): no tuple
     of 41 values for the driver to adapt one by one. ``term`` is known (mediation rates only
-    records whose subscriber is known).
+    records whose subscriber is known); ``now``, the rating time, may be given as its text.
     """
     N = _NULL
     rated = rating.status == "rated"
-    text = copy_text
+    msisdn = record.msisdn or term.msisdn
+    texts = (source, record.record_id, msisdn, record.imsi, record.utc_offset, record.other_party,
+             record.visited_plmn, record.apn, record.cause, record.charging_id, rating.detail,
+             rating.destination_zone, rating.roaming_zone, rating.time_band)  # fmt: skip
+    if _COPY_SPECIAL.search("".join(texts)):  # one scan for the rare value that needs escaping
+        texts = tuple(value.translate(_COPY_ESCAPES) for value in texts)
+    (source, record_id, msisdn, imsi, utc_offset, other_party, visited_plmn, apn, cause,
+     charging_id, detail, destination, roaming, band) = texts  # fmt: skip
     line = record.line_number
     plan = rating.plan_version_id
     row = rating.rate_row_id
@@ -345,16 +352,13 @@ def usage_event_line(pk: int, record: UsageRecord, rating, *, source: str, term,
     retail = rating.retail_amount
     wholesale = rating.wholesale_amount
     return (
-        f"{pk}\t{N if file_id is None else file_id}\t{line or N}\t{text(source)}\t"
-        f"{text(record.record_id)}\t{record.record_type}\t{record.service}\t"
-        f"{term.subscription_id}\t{term.billing_account_id}\t"
-        f"{text(record.msisdn or term.msisdn)}\t{text(record.imsi)}\t{record.started_at}\t"
-        f"{text(record.utc_offset)}\t{record.duration}\t{record.volume_uplink}\t"
-        f"{record.volume_downlink}\t{record.units}\t{text(record.other_party)}\t"
-        f"{text(record.visited_plmn)}\t{text(record.apn)}\t{text(record.cause)}\t"
-        f"{text(record.charging_id)}\t{RATED if rated else ERROR}\t{rating.error}\t"
-        f"{text(rating.detail)}\t{text(rating.destination_zone)}\t{text(rating.roaming_zone)}\t"
-        f"{text(rating.time_band)}\t{N if plan is None else plan}\t{N if row is None else row}\t"
+        f"{pk}\t{N if file_id is None else file_id}\t{line or N}\t{source}\t{record_id}\t"
+        f"{record.record_type}\t{record.service}\t{term.subscription_id}\t"
+        f"{term.billing_account_id}\t{msisdn}\t{imsi}\t{record.started_at}\t{utc_offset}\t"
+        f"{record.duration}\t{record.volume_uplink}\t{record.volume_downlink}\t{record.units}\t"
+        f"{other_party}\t{visited_plmn}\t{apn}\t{cause}\t{charging_id}\t"
+        f"{RATED if rated else ERROR}\t{rating.error}\t{detail}\t{destination}\t{roaming}\t"
+        f"{band}\t{N if plan is None else plan}\t{N if row is None else row}\t"
         f"{rating.charged_units}\t{rating.covered_units}\t{rating.currency}\t"
         f"{N if retail is None else retail}\t{'t' if rating.tax_inclusive else 'f'}\t"
         f"{'t' if rating.throttled else 'f'}\t{rating.fair_use_units}\t"

@@ -150,3 +150,23 @@ def test_a_benchmark_file_rated_in_two_parts_keeps_its_totals(benchmark_file):
     usage_file.refresh_from_db()
     assert usage_file.records_accepted == RECORDS
     assert rated_totals(usage_file) == PINNED
+
+
+def test_free_text_with_tabs_and_backslashes_is_stored_as_sent(tmp_path):
+    """Events are written as COPY text: a tab or backslash in a field must survive it."""
+    load_world(2)
+    path = tmp_path / "CDR_HOSTNET_20261101000500_000001.csv"
+    path.write_text(
+        "record_id,record_type,served_msisdn,served_imsi,event_time,utc_offset,duration,"
+        "other_party,volume_uplink,volume_downlink,apn,visited_plmn,cause_for_termination,"
+        "charging_id\n"
+        "R\\1,PGW,4915500000000,262035500000000,20261005120000,+0200,60,,10,20,"
+        "inter\tnet\\x,26203,NORMAL,C\\N\n"
+        "TRAILER,1\n",
+        encoding="utf-8",
+    )
+    usage_file = usage_file_process(usage_file=_receive(path))
+    assert usage_file.records_accepted == 1
+    event = UsageEvent.objects.get(usage_file=usage_file)
+    assert (event.record_id, event.apn, event.charging_id) == ("R\\1", "inter\tnet\\x", "C\\N")
+    assert event.units == 30 and event.rating_status == "rated"
