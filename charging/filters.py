@@ -18,6 +18,7 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
+from charging.selectors import record_keys_named
 from core.console.filters import ConsoleFilter
 
 
@@ -88,7 +89,7 @@ class UsageEventFilter(ConsoleFilter):
     subscription = django_filters.NumberFilter(
         field_name="subscription_id", label="Subscription number"
     )
-    record_id = django_filters.CharFilter(label="Record id")
+    record_id = django_filters.CharFilter(method="filter_record_id", label="Record id")
 
     class Meta:
         model = UsageEvent
@@ -108,6 +109,10 @@ class UsageEventFilter(ConsoleFilter):
     def filter_msisdn(self, queryset, name, value):
         digits = msisdn_digits(value)
         return queryset.filter(msisdn=digits) if digits else queryset.none()
+
+    def filter_record_id(self, queryset, name, value):
+        """Through the R17 keys: the usage store has no index on the record id."""
+        return queryset.filter(pk__in=record_keys_named(value))
 
 
 class ErrorQueueFilter(ConsoleFilter):

@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from charging.cdr import UsageRecord
 from charging.engine import AccountInfo, BucketState, CatalogCache, FairUseCounter, RatingEngine
-from charging.models import FairUseCount, RatingStatus, RejectedRecord, UsageEvent
+from charging.models import (
+    FairUseCount,
+    RatingStatus,
+    RejectedRecord,
+    UsageEvent,
+    UsageRecordKey,
+)
 from subscribers.models import (
     BillingAccount,
     Bucket,
@@ -237,8 +243,17 @@ class RatingRun:
     def save(self, events: list[UsageEvent]) -> list[UsageEvent]:
         """Write new events, then their bucket draws and fair-use counts (bulk)."""
         UsageEvent.objects.bulk_create(events)
+        usage_record_keys_write(events)
         write_side_effects(events)
         return events
+
+
+def usage_record_keys_write(events: list[UsageEvent]) -> None:
+    """Write the R17 keys of new events; a record id accepted before raises IntegrityError."""
+    UsageRecordKey.objects.bulk_create(
+        UsageRecordKey(usage_event_id=event.pk, source=event.source, record_id=event.record_id)
+        for event in events
+    )
 
 
 def write_side_effects(events: list[UsageEvent]) -> None:
