@@ -33,7 +33,8 @@ RECORD_SERVICES = {
 CAUSES = frozenset({"NORMAL", "ABNORMAL", "PARTIAL"})
 GZIP_MAGIC = b"\x1f\x8b"
 
-_OFFSETS: dict[str, dt.timezone] = {}
+# An offset's text to the timedelta it adds to UTC (a handful of values, parsed once each).
+_OFFSETS: dict[str, dt.timedelta] = {}
 
 
 def _digits(text: str) -> bool:
@@ -137,24 +138,31 @@ class UsageRecord:
     source: str = ""
 
 
-def _offset(text: str) -> dt.timezone:
-    tz = _OFFSETS.get(text)
-    if tz is None:
+def _offset(text: str) -> dt.timedelta:
+    delta = _OFFSETS.get(text)
+    if delta is None:
         if len(text) != 5 or text[0] not in "+-" or not _digits(text[1:]):
             raise CdrError("BAD_TIME", f"utc_offset {text!r}")
         hours, minutes = int(text[1:3]), int(text[3:5])
         if hours > 14 or minutes > 59:
             raise CdrError("BAD_TIME", f"utc_offset {text!r}")
         delta = dt.timedelta(hours=hours, minutes=minutes)
-        tz = _OFFSETS[text] = dt.timezone(delta if text[0] == "+" else -delta)
-    return tz
+        delta = _OFFSETS[text] = delta if text[0] == "+" else -delta
+    return delta
+
+
+_UTC = dt.UTC
 
 
 def parse_time(event_time: str, utc_offset: str) -> dt.datetime:
-    """Turn ``YYYYMMDDhhmmss`` local time and ``±hhmm`` into an aware UTC instant (R6)."""
-    if len(event_time) != 14 or not _digits(event_time):
+    """Turn ``YYYYMMDDhhmmss`` local time and ``±hhmm`` into an aware UTC instant (R6).
+
+    The local wall time less the offset, computed directly in UTC: no time-zone object and no
+    ``astimezone`` per record (issue 14), the same instant.
+    """
+    if len(event_time) != 14 or not (event_time.isascii() and event_time.isdigit()):
         raise CdrError("BAD_TIME", f"event_time {event_time!r}")
-    tz = _offset(utc_offset)
+    delta = _offset(utc_offset)
     try:
         local = dt.datetime(
             int(event_time[0:4]),
@@ -163,12 +171,12 @@ def parse_time(event_time: str, utc_offset: str) -> dt.datetime:
             int(event_time[8:10]),
             int(event_time[10:12]),
             int(event_time[12:14]),
-            tzinfo=tz,
+            tzinfo=_UTC,
         )
     except ValueError as error:
         raise CdrError("BAD_TIME", f"event_time {event_time!r}") from error
     try:
-        return local.astimezone(dt.UTC)
+        return local - delta if delta else local
     except OverflowError as error:  # e.g. 00010101000000 at +0200: before year 1 in UTC
         raise CdrError("BAD_TIME", f"event_time {event_time!r} {utc_offset}") from error
 

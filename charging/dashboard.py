@@ -17,6 +17,7 @@ from charging.selectors import (
     rejected_records_visible_to,
     sequence_gaps_visible_to,
     usage_files_visible_to,
+    usage_of_account,
 )
 from charging.views.base import usage_events_visible_to
 from core.console.dashboard import Chart, Figure, Panel
@@ -194,7 +195,7 @@ def billing_account_usage(*, obj, user, now: dt.datetime) -> list[Panel]:
     """The usage of every subscription of a billing account, on its page."""
     if not user.has_perm("charging.view_usageevent"):
         return []
-    events = usage_events_visible_to(user).filter(billing_account=obj)
+    events = usage_of_account(usage_events_visible_to(user), obj.pk)
     return _usage_panels(
         events=events,
         account=obj,

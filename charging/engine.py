@@ -180,6 +180,10 @@ class CatalogCache:
         self._networks: dict[str, HostNetwork | None] = {}
         self._tariffs: dict[int, list[HostNetworkTariff]] = {}
         self._plan_versions: dict[int, list[PlanVersion]] = {}
+        # The last answer per plan (and per network) with the window it holds for: events come
+        # in time order, so nearly every look-up is one comparison (issue 14).
+        self._version_hits: dict[int, tuple] = {}
+        self._tariff_hits: dict[int, tuple] = {}
 
     # -- plans
     def load_plans(self, plan_ids) -> None:
@@ -199,17 +203,25 @@ class CatalogCache:
 
     def version_at(self, plan_id: int, instant: dt.datetime) -> VersionSpec | None:
         """Return the plan version in force at an instant (catalog.selectors.plan_version_at)."""
+        hit = self._version_hits.get(plan_id)
+        if hit is not None and hit[0] <= instant and (hit[1] is None or instant < hit[1]):
+            return hit[2]
         versions = self._plan_versions.get(plan_id)
         if versions is None:
             self.load_plans([plan_id])
             versions = self._plan_versions[plan_id]
-        found = None
+        found = following = None
         for version in versions:
             if version.effective_from <= instant:
                 found = version
             else:
+                following = version.effective_from
                 break
-        return None if found is None else self.version(found)
+        if found is None:
+            return None
+        spec = self.version(found)
+        self._version_hits[plan_id] = (found.effective_from, following, spec)
+        return spec
 
     def version(self, version: PlanVersion) -> VersionSpec:
         spec = self._versions.get(version.pk)
@@ -275,17 +287,23 @@ class CatalogCache:
         return self._networks[source]
 
     def tariff_card_at(self, network: HostNetwork, instant: dt.datetime) -> int | None:
+        hit = self._tariff_hits.get(network.pk)
+        if hit is not None and hit[0] <= instant and (hit[1] is None or instant < hit[1]):
+            return hit[2]
         tariffs = self._tariffs.get(network.pk)
         if tariffs is None:
             tariffs = self._tariffs[network.pk] = list(
                 HostNetworkTariff.objects.filter(host_network=network).order_by("effective_from")
             )
-        found = None
+        found = start = following = None
         for tariff in tariffs:
             if tariff.effective_from <= instant:
-                found = tariff.rate_card_id
+                found, start = tariff.rate_card_id, tariff.effective_from
             else:
+                following = tariff.effective_from
                 break
+        if found is not None:
+            self._tariff_hits[network.pk] = (start, following, found)
         return found
 
 

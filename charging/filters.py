@@ -19,6 +19,7 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
+from charging.selectors import record_keys_named, usage_of_account
 from core.console.filters import ConsoleFilter
 
 
@@ -90,9 +91,9 @@ class UsageEventFilter(ConsoleFilter):
         field_name="subscription_id", label="Subscription number"
     )
     billing_account = django_filters.NumberFilter(
-        field_name="billing_account_id", label="Billing account number"
+        method="filter_billing_account", label="Billing account number"
     )
-    record_id = django_filters.CharFilter(label="Record id")
+    record_id = django_filters.CharFilter(method="filter_record_id", label="Record id")
 
     class Meta:
         model = UsageEvent
@@ -113,6 +114,14 @@ class UsageEventFilter(ConsoleFilter):
     def filter_msisdn(self, queryset, name, value):
         digits = msisdn_digits(value)
         return queryset.filter(msisdn=digits) if digits else queryset.none()
+
+    def filter_record_id(self, queryset, name, value):
+        """Through the R17 keys: the usage store has no index on the record id."""
+        return queryset.filter(pk__in=record_keys_named(value))
+
+    def filter_billing_account(self, queryset, name, value):
+        """Through the account's subscriptions: the usage store has no (account, time) index."""
+        return usage_of_account(queryset, int(value))
 
 
 class ErrorQueueFilter(ConsoleFilter):

@@ -192,8 +192,9 @@ class RejectedRecord(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     usage_event = models.OneToOneField(
-        "UsageEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="from_reject"
-    )
+        "UsageEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="from_reject",
+        db_constraint=False,  # a partitioned table's id alone is not a unique key
+    )  # fmt: skip
 
     class Meta:
         ordering = ["usage_file", "line_number"]
@@ -249,11 +250,20 @@ class RatingError(models.TextChoices):
 class UsageEvent(models.Model):
     """An accepted, normalised usage record and its current rating (TMF635 usage).
 
-    The table takes millions of rows a day, written with COPY: its references carry no
-    database constraint (a per-row trigger each, checked at commit, cost more than the rating),
-    since the rating engine writes ids it loaded in the same transaction; deleting a referenced
-    row is still refused (PROTECT, by Django). Single-column indexes that a composite index
-    starts with are left out.
+    The usage store (issue 14): the table takes millions of rows a day, written with COPY. On
+    PostgreSQL it is partitioned by month of ``started_at`` (migration 0005, charging.
+    usage_store): its primary key is (id, started_at), partitions are created ahead by a
+    periodic task and before a file's months are written, and an old month can be detached
+    for archiving. On SQLite it is a plain table. Its references carry no database constraint
+    (a per-row trigger each, checked at commit, cost more than the rating), since the rating
+    engine writes ids it loaded in the same transaction; deleting a referenced row is still
+    refused (PROTECT, by Django). The R17 key (source, record id) lives in UsageRecordKey, a
+    narrow table of its own, since a unique index on a partitioned table must hold the
+    partition key.
+
+    Only the indexes a read of the product needs, each named with its read in Meta; plan
+    version, rate rows and the account are not indexed (their delete protection scans, rare;
+    an account's usage is reached through its subscriptions).
 
     ``units`` is the raw quantity in the service's base unit (seconds, bytes, 1 message);
     ``charged_units`` after increments (R9); ``covered_units`` drawn from allowances (R11,
@@ -299,11 +309,11 @@ class UsageEvent(models.Model):
     time_band = models.CharField(max_length=32, blank=True)
     plan_version = models.ForeignKey(
         PlanVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        db_constraint=False,
+        db_constraint=False, db_index=False,
     )  # fmt: skip
     rate_row = models.ForeignKey(
         RateRow, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        db_constraint=False,
+        db_constraint=False, db_index=False,
     )  # fmt: skip
     charged_units = models.PositiveBigIntegerField(default=0)
     covered_units = models.PositiveBigIntegerField(default=0)
@@ -318,7 +328,7 @@ class UsageEvent(models.Model):
     )
     wholesale_rate_row = models.ForeignKey(
         RateRow, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        db_constraint=False,
+        db_constraint=False, db_index=False,
     )  # fmt: skip
     wholesale_units = models.PositiveBigIntegerField(default=0)
     wholesale_amount = models.DecimalField(
@@ -328,27 +338,53 @@ class UsageEvent(models.Model):
 
     class Meta:
         ordering = ["started_at", "id"]
-        constraints = [
-            # R17: a record id is accepted once per source.
-            models.UniqueConstraint(fields=["source", "record_id"], name="usage_record_once"),
-        ]
         indexes = [
+            # A subscriber's usage in a period: the subscription and account pages, rerating,
+            # invoicing (an account's usage through its subscriptions), fair-use reloads.
             models.Index(fields=["subscription", "started_at"], name="usage_sub_time"),
-            models.Index(fields=["billing_account", "started_at"], name="usage_account_time"),
             # The error queue only: rated events, nearly all of them, are not indexed here.
             models.Index(
                 fields=["rating_error"],
                 name="usage_error_queue",
                 condition=Q(rating_status="error"),
             ),
+            # A file's events (file page, R17 closing of resent rejects): a plain index on
+            # SQLite; on PostgreSQL a BRIN index (migration 0005), as file ids rise with time.
             models.Index(fields=["usage_file"], name="usage_file"),
         ]
+        # The primary key (id; (id, started_at) on PostgreSQL) serves an event's page and the
+        # references to it (rejects, rerate changes, fair-use counts, bucket draws).
 
     def __str__(self) -> str:
         return f"{self.source}/{self.record_id}"
 
     def get_absolute_url(self) -> str:
         return reverse("charging:usageevent-detail", args=[self.pk])
+
+
+class UsageRecordKey(models.Model):
+    """R17: a record id is accepted once per source; the event that holds it.
+
+    Kept apart from the partitioned usage events, narrow, so that its unique key needs no
+    partition key. Written with the events, in the same transaction (charging.pipeline,
+    RatingRun.save); a second event with the same key is refused here, as the unique index
+    on the events refused it before.
+    """
+
+    # The event's id: to find the event of a key, and to remove the key with its event.
+    usage_event_id = models.BigIntegerField(primary_key=True)
+    source = models.CharField(max_length=32)
+    record_id = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            # R17: a record id is accepted once per source (duplicate checks, the console's
+            # and the API's record id filters).
+            models.UniqueConstraint(fields=["source", "record_id"], name="usage_record_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.record_id}"
 
 
 class FairUseCount(models.Model):
@@ -463,7 +499,9 @@ class RerateChange(models.Model):
     """
 
     job = models.ForeignKey(RerateJob, on_delete=models.CASCADE, related_name="changes")
-    usage_event = models.ForeignKey(UsageEvent, on_delete=models.PROTECT, related_name="rerates")
+    usage_event = models.ForeignKey(
+        UsageEvent, on_delete=models.PROTECT, related_name="rerates", db_constraint=False
+    )
     retail_before = models.DecimalField(
         max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES, null=True
     )

@@ -30,6 +30,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from charging.models import FileStatus, PartStatus, UsageFile, UsageFilePart
+from charging.usage_store import event_time_of, months_of_event_times, usage_months_ensure
 from subscribers.models import SubscriptionTerm
 
 logger = logging.getLogger(__name__)
@@ -84,9 +85,11 @@ def usage_file_split(*, usage_file: UsageFile, parts: int) -> list[UsageFilePart
         if usage_file.status != FileStatus.PROCESSING or usage_file.part_count:
             raise ValidationError({"status": f"file {usage_file.name} cannot be split now"})
         per_key: Counter = Counter()
+        event_times = set()
         with records_of(usage_file) as records:
             for _number, raw in records:
                 per_key[_subscriber_key(raw)] += 1
+                event_times.add(event_time_of(raw)[:8])  # a day: enough to know the months
         groups = _Groups()
         numbers = [key[1] for key in per_key if key and key[0] == "n"]
         imsis = [key[1] for key in per_key if key and key[0] == "i"]
@@ -139,6 +142,8 @@ def usage_file_split(*, usage_file: UsageFile, parts: int) -> list[UsageFilePart
         UsageFilePart.objects.bulk_create(created)
         usage_file.part_count = len(created)
         usage_file.save(update_fields=["part_count"])
+    # The months' partitions, after the split's transaction: before any part writes events.
+    usage_months_ensure(months=months_of_event_times(event_times))
     logger.info("usage file %s split into %s parts: %s", usage_file.name, len(created),
                 [part.records for part in created])  # fmt: skip
     return created

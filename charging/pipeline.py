@@ -26,12 +26,25 @@ case; tests check that both give the same result for the files this path takes.
 import logging
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from charging.cdr import CdrError, parse_line, record_id_of, storable_text
-from charging.models import FairUseCount, RejectedRecord, RejectStatus, UsageEvent, UsageFile
-from charging.rating import EVENT_FIELDS, RatingRun, usage_event_build, usage_event_values
+from charging.models import (
+    FairUseCount,
+    RejectedRecord,
+    RejectStatus,
+    UsageEvent,
+    UsageFile,
+    UsageRecordKey,
+)
+from charging.rating import (
+    EVENT_FIELDS,
+    RatingRun,
+    copy_text,
+    usage_event_build,
+    usage_event_line,
+    usage_record_keys_write,
+)
 from subscribers.models import BucketMovement, BucketMovementKind
 
 logger = logging.getLogger(__name__)
@@ -107,7 +120,7 @@ def _rate_and_write(run, writer, usage_file, batch, rejects, rejected_ids, count
         # A record rejected at rating never meets the unique index: if its id was accepted
         # before, it is a duplicate (R17), which the two passes count.
         ids = [reject.record_id for reject in unknown]
-        if UsageEvent.objects.filter(source=usage_file.source, record_id__in=ids).exists():
+        if UsageRecordKey.objects.filter(source=usage_file.source, record_id__in=ids).exists():
             raise Declined("a record rejected at rating has an id accepted before (R17)")
         rejected_ids.update(ids)
     RejectedRecord.objects.bulk_create(rejects + unknown)
@@ -122,20 +135,24 @@ def close_resent_rejects(usage_file: UsageFile) -> int:
     from charging.services import rejects_close_reprocessed
 
     source = usage_file.source
-    accepted_here = UsageEvent.objects.filter(
-        source=source, record_id=OuterRef("record_id"), usage_file=usage_file
+    rejects = RejectedRecord.objects.filter(status=RejectStatus.OPEN, usage_file__source=source)
+    # Through the R17 keys (one index), then the events of this file among them.
+    keys = dict(
+        UsageRecordKey.objects.filter(
+            source=source, record_id__in=rejects.values("record_id")
+        ).values_list("record_id", "usage_event_id")
     )
-    rejects = RejectedRecord.objects.filter(
-        status=RejectStatus.OPEN, usage_file__source=source
-    ).filter(Exists(accepted_here))
-    record_ids = set(rejects.values_list("record_id", flat=True))
-    if not record_ids:
+    if not keys:
         return 0
-    event_ids = dict(
-        UsageEvent.objects.filter(source=source, record_id__in=record_ids).values_list(
-            "record_id", "pk"
+    here = set(
+        UsageEvent.objects.filter(pk__in=list(keys.values()), usage_file=usage_file).values_list(
+            "pk", flat=True
         )
     )
+    event_ids = {record_id: pk for record_id, pk in keys.items() if pk in here}
+    if not event_ids:
+        return 0
+    rejects = rejects.filter(record_id__in=list(event_ids))
     return rejects_close_reprocessed(rejects, event_ids)
 
 
@@ -161,6 +178,9 @@ class CopyWriter:
         f"COPY {BucketMovement._meta.db_table} "
         "(bucket_id, kind, quantity, reason, reference, created_at) FROM STDIN"
     )
+    KEY_COPY = (
+        f"COPY {UsageRecordKey._meta.db_table} (usage_event_id, source, record_id) FROM STDIN"
+    )
     FAIR_USE_COPY = (
         f"COPY {FairUseCount._meta.db_table} "
         "(usage_event_id, subscription_id, policy_id, period_start, quantity, notified) FROM STDIN"
@@ -184,30 +204,32 @@ class CopyWriter:
         movements, counts = [], []
         usage = BucketMovementKind.USAGE.value
         ids = self._ids(len(rated))  # before COPY: no other query runs while it is open
-        try:
-            with self.cursor.copy(self.EVENT_COPY) as copy:
-                write_row = copy.write_row
-                for pk, (record, term, rating, source) in zip(ids, rated, strict=True):
-                    write_row(
-                        (pk,) + usage_event_values(
-                            record, rating, source=source, term=term, usage_file_id=file_id,
-                            now=now,
-                        )
-                    )  # fmt: skip
-                    if rating.draws:
-                        reason, reference = _draw_reason(record, source), f"usage:{pk}"
-                        for bucket_id, quantity in rating.draws:
-                            movements.append((bucket_id, usage, -quantity, reason, reference, now))
-                    for policy_id, period_start, quantity in rating.fair_use:
-                        counts.append((pk, term.subscription_id, policy_id, period_start,
-                                       quantity, rating.notify_fair_use))  # fmt: skip
+        line_of = usage_event_line
+        now_text = str(now)  # formatted once per chunk
+        lines, keys = [], []
+        for pk, (record, term, rating, source) in zip(ids, rated, strict=True):
+            keys.append(f"{pk}\t{copy_text(source)}\t{copy_text(record.record_id)}\n")
+            lines.append(line_of(pk, record, rating, source=source, term=term, file_id=file_id,
+                                 now=now_text))  # fmt: skip
+            if rating.draws:
+                reason = copy_text(_draw_reason(record, source))
+                for bucket_id, quantity in rating.draws:
+                    movements.append(f"{bucket_id}\t{usage}\t{-quantity}\t{reason}\t"
+                                     f"usage:{pk}\t{now_text}\n")  # fmt: skip
+            for policy_id, period_start, quantity in rating.fair_use:
+                counts.append((pk, term.subscription_id, policy_id, period_start,
+                               quantity, rating.notify_fair_use))  # fmt: skip
+        try:  # the R17 keys first: a record id accepted before is refused there
+            with self.cursor.copy(self.KEY_COPY) as copy:
+                copy.write("".join(keys))
         except UniqueViolation as error:
             detail = error.diag.message_detail
             raise Declined(f"a record id accepted before (R17): {detail}") from error
+        with self.cursor.copy(self.EVENT_COPY) as copy:
+            copy.write("".join(lines))
         if movements:
             with self.cursor.copy(self.MOVEMENT_COPY) as copy:
-                for row in movements:
-                    copy.write_row(row)
+                copy.write("".join(movements))
         if counts:
             with self.cursor.copy(self.FAIR_USE_COPY) as copy:
                 for row in counts:
@@ -232,6 +254,7 @@ class OrmWriter:
         try:
             with transaction.atomic():
                 UsageEvent.objects.bulk_create(events)
+                usage_record_keys_write(events)
         except IntegrityError as error:
             raise Declined(f"a record id accepted before (R17): {error}") from error
         write_side_effects(events)

@@ -6,13 +6,20 @@ their accounts, buckets (locked) and fair-use counts; the engine prices each rec
 """
 
 import datetime as dt
+import re
 
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from charging.cdr import UsageRecord
 from charging.engine import AccountInfo, BucketState, CatalogCache, FairUseCounter, RatingEngine
-from charging.models import FairUseCount, RatingStatus, RejectedRecord, UsageEvent
+from charging.models import (
+    FairUseCount,
+    RatingStatus,
+    RejectedRecord,
+    UsageEvent,
+    UsageRecordKey,
+)
 from subscribers.models import (
     BillingAccount,
     Bucket,
@@ -44,6 +51,7 @@ class RatingRun:
         self.granted: set[tuple[int, dt.datetime]] = set()
         # Terms are loaded once per number for the whole run (a snapshot, like the catalogue).
         self.terms = TermIndex([])
+        self.allowance_zones: dict[int, tuple[frozenset, frozenset]] = {}
 
     # -- state loading
     def _load_accounts(self, account_ids) -> None:
@@ -82,37 +90,60 @@ class RatingRun:
         query = Q(subscription_id__in=subscription_ids) | Q(
             shared=True, billing_account_id__in=account_ids
         )
-        rows = list(
-            Bucket.objects.select_for_update(of=("self",))
+        known = self.buckets
+        # Plain values in one locking query, not model instances (issue 14); buckets held
+        # already (a holder reloaded after a grant) are skipped here, not sent back as a list.
+        rows = [
+            row
+            for row in Bucket.objects.select_for_update(of=("self",))
             .filter(query)
-            .exclude(pk__in=list(self.buckets))
             .order_by("pk")
-            .select_related("plan_version", "allowance")
-        )
+            .values_list(
+                "pk",
+                "subscription_id",
+                "billing_account_id",
+                "shared",
+                "source",
+                "plan_version__plan_id",
+                "services",
+                "allowance_id",
+                "valid_from",
+                "valid_to",
+                "initial",
+            )  # fmt: skip
+            if row[0] not in known
+        ]
         if not rows:
             return
         moved = dict(
-            BucketMovement.objects.filter(bucket_id__in=[b.pk for b in rows])
+            BucketMovement.objects.filter(bucket_id__in=[row[0] for row in rows])
+            .order_by()
             .values("bucket_id")
             .annotate(total=Sum("quantity"))
             .values_list("bucket_id", "total")
         )
-        zones = _allowance_zones({b.allowance_id for b in rows if b.allowance_id})
-        for bucket in rows:
-            destinations, roamings = zones.get(bucket.allowance_id, (frozenset(), frozenset()))
-            state = self.buckets[bucket.pk] = BucketState(
-                id=bucket.pk,
-                subscription_id=bucket.subscription_id,
-                billing_account_id=bucket.billing_account_id,
-                shared=bucket.shared,
-                from_plan=bucket.source == BucketSource.PLAN,
-                plan_id=bucket.plan_version.plan_id if bucket.plan_version_id else None,
-                services=frozenset(bucket.services),
+        zones = self.allowance_zones
+        missing = {row[7] for row in rows if row[7]} - set(zones)
+        if missing:
+            zones.update(_allowance_zones(missing))
+        plan = BucketSource.PLAN
+        empty = (frozenset(), frozenset())
+        for (pk, subscription_id, account_id, shared, source, plan_id, services, allowance_id,
+             valid_from, valid_to, initial) in rows:  # fmt: skip
+            destinations, roamings = zones.get(allowance_id, empty)
+            state = known[pk] = BucketState(
+                id=pk,
+                subscription_id=subscription_id,
+                billing_account_id=account_id,
+                shared=shared,
+                from_plan=source == plan,
+                plan_id=plan_id,
+                services=frozenset(services),
                 destination_zones=destinations,
                 roaming_zones=roamings,
-                valid_from=bucket.valid_from,
-                valid_to=bucket.valid_to,
-                remaining=bucket.initial + (moved.get(bucket.pk) or 0),
+                valid_from=valid_from,
+                valid_to=valid_to,
+                remaining=initial + (moved.get(pk) or 0),
             )
             if state.shared:
                 holder = self.shared.setdefault(state.billing_account_id, [])
@@ -212,8 +243,17 @@ class RatingRun:
     def save(self, events: list[UsageEvent]) -> list[UsageEvent]:
         """Write new events, then their bucket draws and fair-use counts (bulk)."""
         UsageEvent.objects.bulk_create(events)
+        usage_record_keys_write(events)
         write_side_effects(events)
         return events
+
+
+def usage_record_keys_write(events: list[UsageEvent]) -> None:
+    """Write the R17 keys of new events; a record id accepted before raises IntegrityError."""
+    UsageRecordKey.objects.bulk_create(
+        UsageRecordKey(usage_event_id=event.pk, source=event.source, record_id=event.record_id)
+        for event in events
+    )
 
 
 def write_side_effects(events: list[UsageEvent]) -> None:
@@ -289,6 +329,57 @@ def usage_event_values(
         rating.wholesale_rate_row_id, rating.wholesale_units, rating.wholesale_amount,
         now if now and rated else None,
     )  # fmt: skip
+
+
+# COPY text format (PostgreSQL): NULL is \N, and a backslash, tab, newline or carriage return in
+# a text value is escaped. Only free text from a record can hold one; digits and codes cannot.
+_NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def copy_text(value: str) -> str:
+    """A text value as COPY's text format holds it."""
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+
+
+def usage_event_line(pk: int, record: UsageRecord, rating, *, source: str, term, file_id, now):
+    """A rated event as one line of ``COPY … FROM STDIN`` text, columns ``id`` then EVENT_FIELDS.
+
+    The same values as usage_event_values, formatted once into one string (issue 14): no tuple
+    of 41 values for the driver to adapt one by one. ``term`` is known (mediation rates only
+    records whose subscriber is known); ``now``, the rating time, may be given as its text.
+    """
+    N = _NULL
+    rated = rating.status == "rated"
+    msisdn = record.msisdn or term.msisdn
+    texts = (source, record.record_id, msisdn, record.imsi, record.utc_offset, record.other_party,
+             record.visited_plmn, record.apn, record.cause, record.charging_id, rating.detail,
+             rating.destination_zone, rating.roaming_zone, rating.time_band)  # fmt: skip
+    if _COPY_SPECIAL.search("".join(texts)):  # one scan for the rare value that needs escaping
+        texts = tuple(value.translate(_COPY_ESCAPES) for value in texts)
+    (source, record_id, msisdn, imsi, utc_offset, other_party, visited_plmn, apn, cause,
+     charging_id, detail, destination, roaming, band) = texts  # fmt: skip
+    line = record.line_number
+    plan = rating.plan_version_id
+    row = rating.rate_row_id
+    wholesale_row = rating.wholesale_rate_row_id
+    retail = rating.retail_amount
+    wholesale = rating.wholesale_amount
+    return (
+        f"{pk}\t{N if file_id is None else file_id}\t{line or N}\t{source}\t{record_id}\t"
+        f"{record.record_type}\t{record.service}\t{term.subscription_id}\t"
+        f"{term.billing_account_id}\t{msisdn}\t{imsi}\t{record.started_at}\t{utc_offset}\t"
+        f"{record.duration}\t{record.volume_uplink}\t{record.volume_downlink}\t{record.units}\t"
+        f"{other_party}\t{visited_plmn}\t{apn}\t{cause}\t{charging_id}\t"
+        f"{RATED if rated else ERROR}\t{rating.error}\t{detail}\t{destination}\t{roaming}\t"
+        f"{band}\t{N if plan is None else plan}\t{N if row is None else row}\t"
+        f"{rating.charged_units}\t{rating.covered_units}\t{rating.currency}\t"
+        f"{N if retail is None else retail}\t{'t' if rating.tax_inclusive else 'f'}\t"
+        f"{'t' if rating.throttled else 'f'}\t{rating.fair_use_units}\t"
+        f"{N if wholesale_row is None else wholesale_row}\t{rating.wholesale_units}\t"
+        f"{N if wholesale is None else wholesale}\t{now if now and rated else N}\n"
+    )
 
 
 def usage_event_build(

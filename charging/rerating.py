@@ -26,6 +26,7 @@ from charging.models import (
     UsageEvent,
 )
 from charging.rating import RatingRun, write_side_effects
+from charging.selectors import usage_of_account
 from core.periods import require_aware
 from subscribers.models import BucketMovement, BucketMovementKind
 from subscribers.selectors import brands_of, require_subscriber_change
@@ -115,7 +116,7 @@ def _events_of(job: RerateJob):
     if job.scope == RerateScope.SUBSCRIPTION:
         events = events.filter(subscription_id=job.subscription_id)
     elif job.scope == RerateScope.ACCOUNT:
-        events = events.filter(billing_account_id=job.billing_account_id)
+        events = usage_of_account(events, job.billing_account_id)
     if job.errors_only:
         events = events.filter(rating_status=RatingStatus.ERROR)
     return events
@@ -139,7 +140,7 @@ def rerate_job_run(*, job: RerateJob) -> RerateJob:
     )
     try:
         for account_id in accounts:
-            _rerate_account(job, events.filter(billing_account_id=account_id))
+            _rerate_account(job, usage_of_account(events, account_id))
     except Exception as error:
         RerateJob.objects.filter(pk=job.pk).update(
             status=RerateStatus.FAILED, status_detail=str(error)[:1000],

@@ -2,7 +2,11 @@
 
 from django.urls import reverse
 
-from charging.selectors import rejected_records_visible_to, usage_files_visible_to
+from charging.selectors import (
+    record_keys_named,
+    rejected_records_visible_to,
+    usage_files_visible_to,
+)
 from charging.views.base import usage_events_visible_to
 from core.console.formats import local_text
 from core.console.search import SearchHit
@@ -26,7 +30,7 @@ def search_charging(*, user, query: str) -> list[SearchHit]:
                 )
             )
     if user.has_perm("charging.view_usageevent"):
-        events = usage_events_visible_to(user).filter(record_id=query)
+        events = usage_events_visible_to(user).filter(pk__in=record_keys_named(query))
         for event in events.order_by("-started_at")[:20]:
             hits.append(
                 SearchHit(

@@ -4,8 +4,14 @@ from django.db.models import CharField, Func, Q, QuerySet, Value
 
 from catalog.selectors import brands_of
 from charging.cdr import HEADER
-from charging.models import RejectedRecord, SequenceGap, UsageEvent, UsageFile
-from subscribers.models import SubscriptionTerm
+from charging.models import (
+    RejectedRecord,
+    SequenceGap,
+    UsageEvent,
+    UsageFile,
+    UsageRecordKey,
+)
+from subscribers.models import Subscription, SubscriptionTerm
 
 # Positions (1-based) of the subscriber's number and IMSI in a usage file's CSV line.
 MSISDN_FIELD = HEADER.split(",").index("served_msisdn") + 1
@@ -108,3 +114,26 @@ def sequence_gaps_visible_to(user) -> QuerySet[SequenceGap]:
     """Return the sequence gaps a user may see: all of them for users who see every brand."""
     gaps = SequenceGap.objects.all()
     return gaps if brands_of(user) is None else gaps.none()
+
+
+# --- reads through the usage store's indexes (issue 14) ------------------------------------
+
+
+def usage_of_account(events, account_id: int):
+    """Narrow usage events to a billing account's, through its subscriptions' index.
+
+    The usage store keeps no (account, time) index: a subscription never changes account, so
+    an account's events are its subscriptions' events, served by (subscription, time).
+    """
+    return events.filter(
+        subscription_id__in=Subscription.objects.filter(billing_account_id=account_id).values("pk"),
+        billing_account_id=account_id,
+    )
+
+
+def record_keys_named(record_id: str, source: str | None = None):
+    """The ids of the events holding a record id (of one source, when given): the R17 keys."""
+    keys = UsageRecordKey.objects.filter(record_id=record_id)
+    if source is not None:
+        keys = keys.filter(source=source)
+    return keys.values("usage_event_id")

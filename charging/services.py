@@ -43,6 +43,7 @@ from charging.models import (
     SequenceGap,
     UsageEvent,
     UsageFile,
+    UsageRecordKey,
     UsageStaging,
 )
 from charging.rating import RatingRun
@@ -264,8 +265,12 @@ def usage_file_process(
     undone) at the first record that tells it the file is not one of them.
     """
     from charging.pipeline import process_in_order
+    from charging.usage_store import usage_months_ensure_for_file
 
     try:
+        # The months' partitions first, in transactions of their own (charging.usage_store).
+        if usage_file.status == FileStatus.PROCESSING:
+            usage_months_ensure_for_file(usage_file)
         with transaction.atomic():
             usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
             if usage_file.status != FileStatus.PROCESSING:
@@ -365,7 +370,7 @@ def _read_chunk(
         ).values_list("record_id", flat=True)
     )
     seen |= set(
-        UsageEvent.objects.filter(source=usage_file.source, record_id__in=ids).values_list(
+        UsageRecordKey.objects.filter(source=usage_file.source, record_id__in=ids).values_list(
             "record_id", flat=True
         )
     )
@@ -474,7 +479,7 @@ def rejected_record_reprocess(
             reject.corrected_raw = raw if corrected_raw is not None else reject.corrected_raw
             reject.save(update_fields=["reason", "detail", "corrected_raw"])
             return reject
-        if UsageEvent.objects.filter(source=source, record_id=record.record_id).exists():
+        if UsageRecordKey.objects.filter(source=source, record_id=record.record_id).exists():
             raise ValidationError(
                 f"record {record.record_id} of {source} was accepted already: never charged twice"
             )

@@ -95,3 +95,11 @@ def rerate_job_run_task(job_id: int) -> dict:
 
     job = rerate_job_run(job=RerateJob.objects.get(pk=job_id))
     return {"job": job.pk, "status": job.status, "changed": job.events_changed}
+
+
+@shared_task(name="charging.usage_months_ahead")
+def usage_months_ahead_task() -> list[str]:
+    """Create the usage store's partitions of this month and the next ones (usage_store)."""
+    from charging.usage_store import usage_months_ahead
+
+    return [f"{month:%Y-%m}" for month in usage_months_ahead()]

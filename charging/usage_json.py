@@ -41,6 +41,7 @@ from charging.models import (
     RejectedRecord,
     UsageEvent,
     UsageFile,
+    UsageRecordKey,
 )
 from charging.rating import RatingRun
 from charging.services import FileCounts, _close_resent_rejects
@@ -323,7 +324,7 @@ def _ingest(network: HostNetwork, records: list, user) -> UsageBatchResult:
         usage_record.source = source
         parsed.append((usage_record, outcome))
     seen = set(
-        UsageEvent.objects.filter(
+        UsageRecordKey.objects.filter(
             source=source, record_id__in=[r.record_id for r, _ in parsed]
         ).values_list("record_id", flat=True)
     )
@@ -362,7 +363,9 @@ def _ingest(network: HostNetwork, records: list, user) -> UsageBatchResult:
         earlier = {
             event.record_id: event
             for event in UsageEvent.objects.filter(
-                source=source, record_id__in={o.record_id for o in duplicates}
+                pk__in=UsageRecordKey.objects.filter(
+                    source=source, record_id__in={o.record_id for o in duplicates}
+                ).values("usage_event_id")
             )
         }
         for outcome in duplicates:

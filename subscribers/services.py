@@ -773,17 +773,20 @@ def buckets_grant(*, periods) -> None:
 
     first = min(p[2] for p in periods)
     last = max(p[3] for p in periods)
-    terms_of: dict[int, list[SubscriptionTerm]] = {}
-    for term in (
+    # Plain values, not model instances: the rating engine grants for thousands of
+    # subscriptions per batch (issue 14).
+    terms_of: dict[int, list[tuple]] = {}
+    for subscription_id, plan_id, valid_from, valid_to in (
         SubscriptionTerm.objects.filter(
             subscription_id__in={p[0] for p in periods}, valid_from__lt=last
         )
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=first))
         .exclude(status__in=(SubscriptionStatus.PENDING, SubscriptionStatus.TERMINATED))
         .order_by("subscription_id", "valid_from")
+        .values_list("subscription_id", "plan_id", "valid_from", "valid_to")
     ):
-        terms_of.setdefault(term.subscription_id, []).append(term)
-    plan_ids = {term.plan_id for terms in terms_of.values() for term in terms}
+        terms_of.setdefault(subscription_id, []).append((plan_id, valid_from, valid_to))
+    plan_ids = {term[0] for terms in terms_of.values() for term in terms}
     versions_of = plan_versions_in_force(plan_ids=plan_ids, start=first, end=last)
     version_ids = [v.pk for versions in versions_of.values() for v in versions]
     allowances_of: dict[int, list] = {}
@@ -794,15 +797,15 @@ def buckets_grant(*, periods) -> None:
     wanted = []
     for subscription_id, account_id, period_start, period_end in periods:
         stretches: list[list] = []
-        for term in terms_of.get(subscription_id, ()):
-            if term.valid_from >= period_end or (term.valid_to and term.valid_to <= period_start):
+        for plan_id, valid_from, valid_to in terms_of.get(subscription_id, ()):
+            if valid_from >= period_end or (valid_to and valid_to <= period_start):
                 continue
-            start = max(term.valid_from, period_start)
-            end = min(term.valid_to or period_end, period_end)
-            if stretches and stretches[-1][0] == term.plan_id and stretches[-1][2] == start:
+            start = max(valid_from, period_start)
+            end = min(valid_to or period_end, period_end)
+            if stretches and stretches[-1][0] == plan_id and stretches[-1][2] == start:
                 stretches[-1][2] = end
             else:
-                stretches.append([term.plan_id, start, end])
+                stretches.append([plan_id, start, end])
         for plan_id, start, end in stretches:
             version = None
             for candidate in versions_of.get(plan_id, ()):
@@ -812,23 +815,71 @@ def buckets_grant(*, periods) -> None:
                 continue
             for allowance in allowances_of.get(version.pk, ()):
                 wanted.append(
-                    Bucket(
-                        subscription_id=None if allowance.shared else subscription_id,
-                        billing_account_id=account_id,
-                        shared=allowance.shared,
-                        source=BucketSource.PLAN,
-                        allowance=allowance,
-                        plan_version=version,
-                        name=allowance.name,
-                        services=allowance.services,
-                        unit=_base_unit(allowance.unit),
-                        initial=allowance.quantity * UNIT_SIZE[allowance.unit],
-                        valid_from=period_start if allowance.shared else start,
-                        valid_to=period_end if allowance.shared else end,
+                    (
+                        None if allowance.shared else subscription_id,
+                        account_id,
+                        allowance.shared,
+                        allowance,
+                        version.pk,
+                        period_start if allowance.shared else start,
+                        period_end if allowance.shared else end,
                     )
                 )
-    with transaction.atomic():
-        Bucket.objects.bulk_create(wanted, ignore_conflicts=True)
+    if wanted:
+        _buckets_insert(wanted)
+
+
+def _buckets_insert(wanted: list[tuple]) -> None:
+    """Insert plan buckets ``(subscription id, account id, shared, allowance, version id, from,
+    to)``; those granted already are skipped (the grant-once constraints, R12)."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            Bucket.objects.bulk_create(
+                [
+                    Bucket(
+                        subscription_id=subscription_id, billing_account_id=account_id,
+                        shared=shared, source=BucketSource.PLAN, allowance=allowance,
+                        plan_version_id=version_id, name=allowance.name,
+                        services=allowance.services, unit=_base_unit(allowance.unit),
+                        initial=allowance.quantity * UNIT_SIZE[allowance.unit],
+                        valid_from=valid_from, valid_to=valid_to,
+                    )
+                    for subscription_id, account_id, shared, allowance, version_id, valid_from,
+                    valid_to in wanted
+                ],
+                ignore_conflicts=True,
+            )  # fmt: skip
+        return
+    # One statement of arrays (unnest): no model instance per bucket, the same rows and the
+    # same ON CONFLICT DO NOTHING as bulk_create(ignore_conflicts=True).
+    import json
+
+    columns = list(zip(*wanted, strict=True))
+    allowances = columns[3]
+    table = Bucket._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (subscription_id, billing_account_id, shared, source, "
+            "allowance_id, plan_version_id, name, services, unit, initial, valid_from, valid_to, "
+            "created_at) SELECT s, a, sh, %s, al, v, n, sv::jsonb, u, i, f, t, now() FROM "
+            "unnest(%s::bigint[], %s::bigint[], %s::boolean[], %s::bigint[], %s::bigint[], "
+            "%s::text[], %s::text[], %s::text[], %s::bigint[], %s::timestamptz[], "
+            "%s::timestamptz[]) AS w(s, a, sh, al, v, n, sv, u, i, f, t) ON CONFLICT DO NOTHING",
+            [
+                BucketSource.PLAN.value,
+                list(columns[0]),
+                list(columns[1]),
+                list(columns[2]),
+                [a.pk for a in allowances],
+                list(columns[4]),
+                [a.name for a in allowances],
+                [json.dumps(a.services) for a in allowances],
+                [_base_unit(a.unit) for a in allowances],
+                [a.quantity * UNIT_SIZE[a.unit] for a in allowances],
+                list(columns[5]),
+                list(columns[6]),
+            ],
+        )
 
 
 def bucket_adjust(*, bucket: Bucket, quantity: int, reason: str, acting_user=None):

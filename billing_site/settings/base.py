@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "core.outbox_sweep",
         "schedule": OUTBOX_SWEEP_SECONDS,
     },
+    # The usage store's months are created ahead (charging.usage_store): daily is plenty.
+    "charging-usage-months-ahead": {
+        "task": "charging.usage_months_ahead",
+        "schedule": 6 * 3600,
+    },
 }
 
 # Key of the voucher code hashes; changing it invalidates every unredeemed voucher.

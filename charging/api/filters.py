@@ -24,6 +24,7 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
+from charging.selectors import record_keys_named, usage_of_account
 from core.api.filters import InstantFilter
 from subscribers.api.filters import code_filter, digits, id_filter
 
@@ -74,7 +75,9 @@ class SequenceGapFilter(filters.FilterSet):
 class UsageFilter(filters.FilterSet):
     msisdn = filters.CharFilter(method="filter_msisdn", label="the number, E.164")
     product = id_filter("subscription_id", "id of the product (subscription)")
-    billingAccount = id_filter("billing_account_id", "id of the billing account")
+    billingAccount = filters.NumberFilter(
+        method="filter_billing_account", label="id of the billing account"
+    )
     usageType = filters.ChoiceFilter(field_name="service", choices=Service.choices)
     status = filters.ChoiceFilter(
         choices=[(value, value) for value in USAGE_STATUS_VALUES],
@@ -86,7 +89,7 @@ class UsageFilter(filters.FilterSet):
     endDateTime = instant_filter("started_at", "lt", "usage starting before (ISO 8601)")
     usageFile = id_filter("usage_file_id", "id of the usage file")
     source = code_filter("source", "code of the sending network")
-    recordId = filters.CharFilter(field_name="record_id")
+    recordId = filters.CharFilter(method="filter_record_id")
     ordering = filters.OrderingFilter(
         fields=(("started_at", "usageDate"), ("id", "id"), ("retail_amount", "retailAmount"))
     )
@@ -100,6 +103,13 @@ class UsageFilter(filters.FilterSet):
 
     def filter_status(self, queryset, name, value):
         return queryset.filter(rating_status=USAGE_STATUS_VALUES[value])
+
+    def filter_billing_account(self, queryset, name, value):
+        return usage_of_account(queryset, value)
+
+    def filter_record_id(self, queryset, name, value):
+        """Through the R17 keys: the usage store has no index on the record id."""
+        return queryset.filter(pk__in=record_keys_named(value))
 
 
 class RatingErrorFilter(filters.FilterSet):
