@@ -95,3 +95,14 @@ def rerate_job_run_task(job_id: int) -> dict:
 
     job = rerate_job_run(job=RerateJob.objects.get(pk=job_id))
     return {"job": job.pk, "status": job.status, "changed": job.events_changed}
+
+
+@shared_task(name="charging.reservations_expire", ignore_result=True)
+def reservations_expire_task() -> int:
+    """Release the online charging grants past their validity (R22); return how many."""
+    from charging.online.services import reservations_expire
+
+    closed = reservations_expire()
+    if closed:
+        logger.info("online charging: %s sessions expired (R22)", closed)
+    return closed

@@ -203,3 +203,15 @@ def test_force_release_commits_what_was_used(catalogue, alice, operator):
     assert session.status == "released"
     assert session.end_reason.endswith("stuck")
     assert balance_of(alice.billing_account) == Decimal("10.000000")
+
+
+def test_the_beat_schedule_runs_the_expiry_task(catalogue, alice, clock, settings):
+    from billing_site.celery import app
+    from charging.tasks import reservations_expire_task
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["charging-reservations-expire"]
+    assert schedule["task"] in app.tasks
+    start(catalogue, "call-8")
+    clock.shift(dt.timedelta(seconds=settings.ONLINE_VALIDITY_SECONDS + 1))
+    assert reservations_expire_task.delay().get() == 1
+    assert ChargingSession.objects.get().status == "expired"
