@@ -424,6 +424,9 @@ def _open(*, host_network, session_id, kind, number, msisdn, imsi, service, othe
         raise ChargingError(f"unknown service {service!r}", field="service")
     if not msisdn and not imsi:
         raise ChargingError("a subscriber is named by MSISDN or IMSI", field="subscriber")
+    if not visited_plmn and host_network.plmn_codes:
+        # A request that names no serving network is on the host network itself (HOME, R7a).
+        visited_plmn = host_network.plmn_codes[0]
     term, reason = subscription_term_at(msisdn=msisdn, imsi=imsi, instant=started_at)
     refusal = ""
     if term is None:
