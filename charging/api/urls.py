@@ -16,6 +16,7 @@ RESOURCES = (
     ("ratingError", views.RatingErrorViewSet),
     ("rejectedRecord", views.RejectedRecordViewSet),
     ("rerateJob", views.RerateJobViewSet),
+    ("chargingSession", views.ChargingSessionViewSet),
 )
 
 router = SimpleRouter()

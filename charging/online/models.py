@@ -9,6 +9,7 @@ granted = committed + released.
 
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 
 from catalog.models import HostNetwork, Service
 from core.money import RATED_PLACES
@@ -93,7 +94,10 @@ class ChargingSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.service} {self.msisdn}"
+        return f"{self.service} {self.msisdn or self.imsi} {self.reference[:8]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("charging:chargingsession-detail", args=[self.pk])
 
 
 class ReservationStatus(models.TextChoices):
