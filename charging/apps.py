@@ -34,3 +34,9 @@ class ChargingConfig(AppConfig):
         MenuItem("Simulator", "charging:simulator", "charging.view_usageevent"),
         MenuItem("Rerating", "charging:reratejob-list", "charging.view_reratejob"),
     )
+
+    def ready(self) -> None:
+        from charging.online.notifications import EVENT_TYPES
+        from core.outbox import register_event_types
+
+        register_event_types(EVENT_TYPES)

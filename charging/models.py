@@ -493,6 +493,7 @@ class RerateChange(models.Model):
 # Online charging's models live with its services (charging.online); Django finds them here.
 from charging.online.models import (  # noqa: E402, F401
     ChargingClient,
+    ChargingNotification,
     ChargingRequest,
     ChargingSession,
     Reservation,

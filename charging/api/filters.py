@@ -24,7 +24,7 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
-from charging.online.models import ChargingSession
+from charging.online.models import ChargingNotification, ChargingSession
 from core.api.filters import InstantFilter
 from subscribers.api.filters import code_filter, digits, id_filter
 
@@ -168,3 +168,12 @@ class ChargingSessionFilter(filters.FilterSet):
     class Meta:
         model = ChargingSession
         fields = ["status", "service", "msisdn", "product"]
+
+
+class ChargingNotificationFilter(filters.FilterSet):
+    kind = filters.CharFilter(help_text="allowance_80, allowance_100, fair_use_cap, low_balance")
+    product = filters.NumberFilter(field_name="subscription_id", label="subscription id")
+
+    class Meta:
+        model = ChargingNotification
+        fields = ["kind", "product"]

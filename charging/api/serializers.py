@@ -24,6 +24,7 @@ from charging.cdr import parse_file_name
 from charging.engine import price_of
 from charging.forms import MAX_UPLOAD_BYTES
 from charging.models import (
+    ChargingNotification,
     ChargingSession,
     FileOrigin,
     FileStatus,
@@ -62,6 +63,7 @@ RESOURCES = {
     RejectedRecord: ("rejectedrecord", "RejectedRecord"),
     RerateJob: ("reratejob", "RerateJob"),
     ChargingSession: ("chargingsession", "ChargingSession"),
+    ChargingNotification: ("chargingnotification", "ChargingNotification"),
 }
 # The base unit each service's quantities are counted in (R5).
 SERVICE_UNITS = {
@@ -901,3 +903,16 @@ class ChargingSessionSerializer(ResourceSerializer):
     def get_reservedAmount(self, session):
         currency = session.billing_account.currency if session.billing_account else "EUR"
         return rated_money(session.reserved_amount, currency)
+
+
+class ChargingNotificationSerializer(ResourceSerializer):
+    """A threshold told once: 80 % / 100 % of an allowance, a fair-use cap, a low balance."""
+
+    kind = serializers.CharField(read_only=True)
+    detail = serializers.CharField(read_only=True)
+    product = RefField(source="subscription", allow_null=True)
+    billingAccount = RefField(source="billing_account")
+    createdAt = InstantField(source="created_at", read_only=True)
+
+    class Meta:
+        model = ChargingNotification

@@ -17,6 +17,7 @@ RESOURCES = (
     ("rejectedRecord", views.RejectedRecordViewSet),
     ("rerateJob", views.RerateJobViewSet),
     ("chargingSession", views.ChargingSessionViewSet),
+    ("chargingNotification", views.ChargingNotificationViewSet),
 )
 
 router = SimpleRouter()

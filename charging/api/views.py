@@ -46,8 +46,11 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
-from charging.online.models import ChargingSession
-from charging.online.selectors import charging_sessions_visible_to
+from charging.online.models import ChargingNotification, ChargingSession
+from charging.online.selectors import (
+    charging_notifications_visible_to,
+    charging_sessions_visible_to,
+)
 from charging.rerating import rerate_job_create
 from charging.selectors import (
     StoredContentMissing,
@@ -482,3 +485,14 @@ class ChargingSessionViewSet(ChargingViewSet):
 
     def visible(self, user):
         return charging_sessions_visible_to(user).prefetch_related("reservations")
+
+
+class ChargingNotificationViewSet(ChargingViewSet):
+    """Thresholds told to subscribers (allowances, fair use R13, low balance); read only."""
+
+    model = ChargingNotification
+    serializer_class = api.ChargingNotificationSerializer
+    filterset_class = filters.ChargingNotificationFilter
+
+    def visible(self, user):
+        return charging_notifications_visible_to(user)

@@ -203,3 +203,38 @@ class ChargingClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host_network} {self.name}"
+
+
+class NotificationKind(models.TextChoices):
+    ALLOWANCE_80 = "allowance_80", "80 % of an allowance used"
+    ALLOWANCE_100 = "allowance_100", "an allowance used up"
+    FAIR_USE_CAP = "fair_use_cap", "fair-use cap reached (R13)"
+    LOW_BALANCE = "low_balance", "low balance"
+
+
+class ChargingNotification(models.Model):
+    """A threshold crossed, told once (per bucket, policy period or billing period).
+
+    The UNIQUE (account, kind, key) makes it once: a second crossing in the same period is
+    refused by the database, and only the first is published to the outbox (webhooks).
+    """
+
+    billing_account = models.ForeignKey(BillingAccount, on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    key = models.CharField(max_length=80, help_text="what it is once for: a bucket, a period")
+    detail = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["billing_account", "kind", "key"], name="charging_notification_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.detail}"

@@ -6,8 +6,9 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Sum
 from django.urls import reverse
+from django.utils import timezone
 
-from charging.online.models import SessionStatus
+from charging.online.models import ChargingNotification, SessionStatus
 from charging.online.selectors import charging_sessions_visible_to
 from core.console.dashboard import Figure, Panel
 
@@ -40,5 +41,25 @@ def subscription_sessions(*, obj, user, now: dt.datetime) -> list[Panel]:
             ],
             note="Reservations hold money and allowance units until committed or released "
             "(R20-R22).",
+        ),
+        *_notifications_panel(obj, base),
+    ]
+
+
+def _notifications_panel(subscription, base: str) -> list[Panel]:
+    """The thresholds told for a subscription (allowances, fair use, balance), newest first."""
+    told = ChargingNotification.objects.filter(subscription=subscription)[:10]
+    if not told:
+        return []
+    url = f"{base}?{urlencode({'subscription': subscription.pk})}"
+    return [
+        Panel(
+            "Charging notifications",
+            order=41,
+            figures=[
+                Figure(n.detail, timezone.localtime(n.created_at).strftime("%Y-%m-%d %H:%M"), url)
+                for n in told
+            ],
+            note="Each is told once per period, as a signed webhook (docs/webhooks.md).",
         )
     ]

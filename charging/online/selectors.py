@@ -3,8 +3,17 @@
 from django.db.models import DecimalField, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from charging.online.models import ChargingSession, Reservation, ReservationStatus
-from subscribers.selectors import brands_of, subscriptions_visible_to
+from charging.online.models import (
+    ChargingNotification,
+    ChargingSession,
+    Reservation,
+    ReservationStatus,
+)
+from subscribers.selectors import (
+    billing_accounts_visible_to,
+    brands_of,
+    subscriptions_visible_to,
+)
 
 
 def charging_sessions_visible_to(user) -> QuerySet[ChargingSession]:
@@ -36,3 +45,11 @@ def reservations_visible_to(user) -> QuerySet[Reservation]:
     return Reservation.objects.filter(
         session__in=charging_sessions_visible_to(user).values("pk")
     ).select_related("session")
+
+
+def charging_notifications_visible_to(user) -> QuerySet[ChargingNotification]:
+    """Notifications of the billing accounts of the user's brands."""
+    told = ChargingNotification.objects.select_related("subscription", "billing_account")
+    if brands_of(user) is None:
+        return told
+    return told.filter(billing_account_id__in=billing_accounts_visible_to(user).values("pk"))

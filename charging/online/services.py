@@ -48,6 +48,7 @@ from charging.online.models import (
     ReservationStatus,
     SessionStatus,
 )
+from charging.online.notifications import notifications_after_usage
 from charging.rating import usage_event_build, write_side_effects
 from subscribers.models import (
     BalanceMovement,
@@ -378,6 +379,11 @@ def _commit(pricing: _Pricing, held: Reservation | None, *, now) -> UsageEvent:
             reference=f"usage:{event.pk}",
         )  # fmt: skip
     session.usage_event = event
+    if rating.status == "rated":
+        notifications_after_usage(
+            account=pricing.account, subscription=session.subscription, rating=rating,
+            balance=balance_of(pricing.account) if pricing.money is not None else None, now=now,
+        )  # fmt: skip
     return event
 
 

@@ -133,3 +133,23 @@ def test_the_api_reads_sessions_and_their_reservations(live, auditor, api_client
     assert body["reservedUnits"] == 120
     assert body["product"]["id"] == str(subscription.pk)
     assert body["reservations"][0]["status"] == "held"
+
+
+def test_notifications_are_listed_on_the_subscription_page_and_in_the_api(
+    live, operator, console_client_for, api_client_for
+):
+    subscription, session = live
+    with time_machine.travel(NOON, tick=False):
+        answer = online.charging_initiate(
+            host_network=session.host_network, session_id="data-1", msisdn="4915100000001",
+            service="DATA", requested_units=900_000_000,
+        )  # fmt: skip
+        online.charging_terminate(host_network=session.host_network,
+                                  reference=answer["reference"], request_number=1,
+                                  used_units=900_000_000)  # fmt: skip
+    html = console_client_for(operator).get(subscription.get_absolute_url()).content.decode()
+    assert "Charging notifications" in html
+    assert "Data 1 GB: 90 % used" in html
+    body = api_client_for(operator).get("/api/v1/charging/chargingNotification").json()
+    assert body["count"] == 1
+    assert body["results"][0]["kind"] == "allowance_80"

@@ -215,3 +215,34 @@ def test_the_beat_schedule_runs_the_expiry_task(catalogue, alice, clock, setting
     clock.shift(dt.timedelta(seconds=settings.ONLINE_VALIDITY_SECONDS + 1))
     assert reservations_expire_task.delay().get() == 1
     assert ChargingSession.objects.get().status == "expired"
+
+
+def test_thresholds_are_told_once_as_webhook_events(catalogue, alice):
+    from charging.online.models import ChargingNotification
+    from core.models import OutboxEvent
+
+    network = catalogue.golden.host_network
+
+    def data(session_id, volume):
+        answer = start(catalogue, session_id, service="DATA", requested_units=volume,
+                       other_party="", apn="internet")  # fmt: skip
+        online.charging_terminate(host_network=network, reference=answer["reference"],
+                                  request_number=1, used_units=volume)  # fmt: skip
+
+    data("d-1", 850 * MB)
+    data("d-2", 50 * MB)
+    assert list(ChargingNotification.objects.values_list("kind", flat=True)) == ["allowance_80"]
+    data("d-3", 100 * MB)
+    data("d-4", 1000 * MB)  # 1.99 from a balance of 10: 8.01 left, not low yet
+    kinds = sorted(ChargingNotification.objects.values_list("kind", flat=True))
+    assert kinds == ["allowance_100", "allowance_80"]
+    data("d-5", 3100 * MB)  # 6.169 more: 1.841 left, below 2.00
+    data("d-6", 100 * MB)
+    kinds = sorted(ChargingNotification.objects.values_list("kind", flat=True))
+    assert kinds == ["allowance_100", "allowance_80", "low_balance"]
+    events = OutboxEvent.objects.order_by("id")
+    assert [e.event_type for e in events] == [
+        "allowance.threshold_reached", "allowance.threshold_reached", "balance.low",
+    ]  # fmt: skip
+    assert events[2].payload["balance"] == {"unit": "EUR", "value": "1.841"}
+    assert events[0].payload["percent"] == 80
