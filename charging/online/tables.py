@@ -26,10 +26,13 @@ class ChargingSessionTable(ConsoleTable):
         model = ChargingSession
         fields = ("host_network", "other_party", "refusal")
         sequence = (
-            "reference", "status", "msisdn", "subscription", "service", "other_party",
-            "host_network", "started_at", "last_request_at", "expires_at", "reserved_units",
-            "used_units", "reserved_amount", "refusal",
+            "reference", "status", "msisdn", "service", "started_at", "reserved_amount",
+            "reserved_units", "used_units", "expires_at", "last_request_at", "other_party",
+            "subscription", "host_network", "refusal",
         )  # fmt: skip
+
+    def render_reference(self, value):
+        return value[:8]
 
     def render_reserved_amount(self, value):
         return amount_text(value)
@@ -66,8 +69,10 @@ class ReservationTable(ConsoleTable):
 
 class ChargingRequestTable(ConsoleTable):
     created_at = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name="At")
-    result = tables.Column(accessor="answer__result", orderable=False)
-    granted = tables.Column(accessor="answer__grantedUnits", orderable=False, attrs=NUM)
+    result = tables.Column(accessor="answer__result", orderable=False, verbose_name="Result")
+    granted = tables.Column(
+        accessor="answer__grantedUnits", orderable=False, attrs=NUM, verbose_name="Granted units"
+    )
 
     class Meta(ConsoleTable.Meta):
         model = ChargingRequest
