@@ -24,6 +24,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("admin/", admin.site.urls),
+    # The 5G CHF front door of online charging (TS 32.291), for host networks, not people.
+    path("nchf-convergedcharging/v3/", include("charging.online.urls")),
 ]
 
 handler400 = "core.views.error_400"

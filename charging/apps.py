@@ -10,7 +10,10 @@ class ChargingConfig(AppConfig):
     console_search: tuple = ("charging.search.search_charging",)
     console_dashboard: tuple = ("charging.dashboard.charging_panels",)
     console_related: dict = {
-        "subscribers.subscription": ("charging.dashboard.subscription_usage",),
+        "subscribers.subscription": (
+            "charging.dashboard.subscription_usage",
+            "charging.online.panels.subscription_sessions",
+        ),
         "subscribers.billingaccount": ("charging.dashboard.billing_account_usage",),
     }
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
@@ -23,6 +26,11 @@ class ChargingConfig(AppConfig):
         MenuItem("Missing files", "charging:sequencegap-list", "charging.view_sequencegap"),
         MenuItem("Rating errors", "charging:usageevent-errors", "charging.view_usageevent"),
         MenuItem("Usage", "charging:usageevent-list", "charging.view_usageevent"),
+        MenuItem(
+            "Live sessions",
+            "charging:chargingsession-list",
+            "charging.view_chargingsession",
+        ),
         MenuItem("Simulator", "charging:simulator", "charging.view_usageevent"),
         MenuItem("Rerating", "charging:reratejob-list", "charging.view_reratejob"),
     )
@@ -31,6 +39,10 @@ class ChargingConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         connection_created.connect(_sqlite_split_part, dispatch_uid="charging_split_part")
+        from charging.online.notifications import EVENT_TYPES
+        from core.outbox import register_event_types
+
+        register_event_types(EVENT_TYPES)
 
 
 def _split_part(text, delimiter, position):

@@ -526,3 +526,13 @@ class RerateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.usage_event}: {self.retail_before} → {self.retail_after}"
+
+
+# Online charging's models live with its services (charging.online); Django finds them here.
+from charging.online.models import (  # noqa: E402, F401
+    ChargingClient,
+    ChargingNotification,
+    ChargingRequest,
+    ChargingSession,
+    Reservation,
+)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from charging.cdr import (
@@ -262,9 +262,9 @@ def usage_file_process(
     (charging.pipeline): read, rate and write in streaming chunks. Any other file, or any file
     when ``one_pass`` is false, takes the two passes of this module's docstring. Both give the
     same result for the files the one-pass path takes; it hands over to the two passes (its work
-    undone) at the first record that tells it the file is not one of them.
+    undone) at the first record that tells it the file is not one of them. A file that brings
+    records of sessions charged online takes the two passes, which skip them (R23).
     """
-    from charging.pipeline import process_in_order
     from charging.usage_store import usage_months_ensure_for_file
 
     try:
@@ -275,7 +275,7 @@ def usage_file_process(
             usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
             if usage_file.status != FileStatus.PROCESSING:
                 raise ValidationError({"status": f"file {usage_file.name} is {usage_file.status}"})
-            counts = process_in_order(usage_file, chunk=chunk) if one_pass else None
+            counts = _one_pass_unless_charged_online(usage_file, chunk) if one_pass else None
             if counts is None:
                 counts = process_two_passes(usage_file, chunk=chunk)
             counts.record_on(usage_file)
@@ -291,6 +291,64 @@ def usage_file_process(
         usage_file.name, counts.read, counts.accepted, counts.rejected, counts.duplicate,
     )  # fmt: skip
     return usage_file
+
+
+class _ChargedOnline(Exception):
+    """The file brings records of sessions charged online: the two passes take it (R23)."""
+
+
+def _one_pass_unless_charged_online(usage_file: UsageFile, chunk: int):
+    """Run the one-pass path; undo it and return None when the file brings online records.
+
+    The one-pass path has no step that skips a record charged online already, so a file that
+    brings one is given to the two passes, which count it as a duplicate (R17, R23).
+    """
+    from charging.pipeline import process_in_order
+
+    try:
+        with transaction.atomic():
+            counts = process_in_order(usage_file, chunk=chunk)
+            if counts is not None and usage_file_brings_online_records(usage_file):
+                raise _ChargedOnline
+            return counts
+    except _ChargedOnline:
+        logger.info("usage file %s: records charged online, two passes (R23)", usage_file.name)
+        return None
+
+
+def usage_file_brings_online_records(usage_file: UsageFile) -> bool:
+    """Tell whether events accepted from a file belong to sessions charged online (R23)."""
+    sessions = _online_sessions(usage_file.source)
+    if not sessions.exists():
+        return False
+    return (
+        UsageEvent.objects.filter(usage_file=usage_file)
+        .exclude(charging_id="")
+        .filter(Exists(sessions.filter(charging_id=OuterRef("charging_id"))))
+        .exists()
+    )
+
+
+def _online_sessions(source: str):
+    """Sessions of a host network that were charged online: a record with their charging id
+    in a usage file of that network is the same usage, not to be charged again (R23)."""
+    from charging.online.models import ChargingSession, SessionStatus
+
+    return (
+        ChargingSession.objects.filter(host_network__code=source)
+        .exclude(charging_id="")
+        .exclude(status=SessionStatus.REFUSED)
+    )
+
+
+def _charged_online(source: str, records) -> set[str]:
+    """The charging ids among records that sessions charged online already (R23)."""
+    ids = {record.charging_id for record in records if record.charging_id}
+    if not ids:
+        return set()
+    return set(
+        _online_sessions(source).filter(charging_id__in=ids).values_list("charging_id", flat=True)
+    )
 
 
 def _processing_failed(usage_file: UsageFile, error: Exception) -> UsageFile:
@@ -374,9 +432,10 @@ def _read_chunk(
             "record_id", flat=True
         )
     )
+    online = _charged_online(usage_file.source, accepted)
     staging = []
     for record in accepted:
-        if record.record_id in seen:
+        if record.record_id in seen or record.charging_id in online:
             counts.duplicate += 1
             continue
         seen.add(record.record_id)

@@ -103,3 +103,14 @@ def usage_months_ahead_task() -> list[str]:
     from charging.usage_store import usage_months_ahead
 
     return [f"{month:%Y-%m}" for month in usage_months_ahead()]
+
+
+@shared_task(name="charging.reservations_expire", ignore_result=True)
+def reservations_expire_task() -> int:
+    """Release the online charging grants past their validity (R22); return how many."""
+    from charging.online.services import reservations_expire
+
+    closed = reservations_expire()
+    if closed:
+        logger.info("online charging: %s sessions expired (R22)", closed)
+    return closed

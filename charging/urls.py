@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from charging.views import files, rerating, simulator, usage
+from charging.views import files, online, rerating, simulator, usage
 
 app_name = "charging"
 
@@ -46,6 +46,18 @@ urlpatterns: list = [
     # usage events and how each was priced
     path("usage/", usage.UsageEventListView.as_view(), name="usageevent-list"),
     path("usage/<int:pk>/", usage.UsageEventDetailView.as_view(), name="usageevent-detail"),
+    # online charging: sessions, their reservations, a forced release (R20-R22)
+    path("sessions/", online.ChargingSessionListView.as_view(), name="chargingsession-list"),
+    path(
+        "sessions/<int:pk>/",
+        online.ChargingSessionDetailView.as_view(),
+        name="chargingsession-detail",
+    ),
+    path(
+        "sessions/<int:pk>/release/",
+        online.ChargingSessionReleaseView.as_view(),
+        name="chargingsession-release",
+    ),
     # the rating simulator
     path("simulator/", simulator.SimulatorView.as_view(), name="simulator"),
     # rerating (R15)

@@ -259,7 +259,17 @@ OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", str(6 
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "15"))
 OUTBOX_TIMEOUT_SECONDS = float(os.environ.get("OUTBOX_TIMEOUT_SECONDS", "10"))
 OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
+# Online charging (charging.online): how long a grant is valid (R22) and how often the beat task
+# charging.reservations_expire releases the grants nobody committed or released in time.
+ONLINE_VALIDITY_SECONDS = int(os.environ.get("ONLINE_VALIDITY_SECONDS", "300"))
+ONLINE_EXPIRY_SWEEP_SECONDS = int(os.environ.get("ONLINE_EXPIRY_SWEEP_SECONDS", "30"))
+# A balance below this (in the account's currency) raises a balance.low webhook, once a period.
+ONLINE_LOW_BALANCE = os.environ.get("ONLINE_LOW_BALANCE", "2.00")
 CELERY_BEAT_SCHEDULE: dict = {
+    "charging-reservations-expire": {
+        "task": "charging.reservations_expire",
+        "schedule": ONLINE_EXPIRY_SWEEP_SECONDS,
+    },
     "charging-inbox-scan": {
         "task": "charging.inbox_scan",
         "schedule": USAGE_INBOX_SCAN_SECONDS,

@@ -24,6 +24,7 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
+from charging.online.models import ChargingNotification, ChargingSession
 from charging.selectors import record_keys_named, usage_of_account
 from core.api.filters import InstantFilter
 from subscribers.api.filters import code_filter, digits, id_filter
@@ -163,3 +164,26 @@ class RerateJobFilter(filters.FilterSet):
     class Meta:
         model = RerateJob
         fields: list = []
+
+
+class ChargingSessionFilter(filters.FilterSet):
+    status = filters.CharFilter(help_text="active, terminated, expired, released, refused")
+    service = filters.CharFilter()
+    msisdn = filters.CharFilter()
+    product = filters.NumberFilter(field_name="subscription_id", label="subscription id")
+    ordering = filters.OrderingFilter(
+        fields=(("started_at", "startedAt"), ("expires_at", "expiresAt"), ("id", "id"))
+    )
+
+    class Meta:
+        model = ChargingSession
+        fields = ["status", "service", "msisdn", "product"]
+
+
+class ChargingNotificationFilter(filters.FilterSet):
+    kind = filters.CharFilter(help_text="allowance_80, allowance_100, fair_use_cap, low_balance")
+    product = filters.NumberFilter(field_name="subscription_id", label="subscription id")
+
+    class Meta:
+        model = ChargingNotification
+        fields = ["kind", "product"]

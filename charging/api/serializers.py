@@ -24,6 +24,8 @@ from charging.cdr import parse_file_name
 from charging.engine import price_of
 from charging.forms import MAX_UPLOAD_BYTES
 from charging.models import (
+    ChargingNotification,
+    ChargingSession,
     FileOrigin,
     FileStatus,
     RatingError,
@@ -60,6 +62,8 @@ RESOURCES = {
     UsageEvent: ("usage", "Usage"),
     RejectedRecord: ("rejectedrecord", "RejectedRecord"),
     RerateJob: ("reratejob", "RerateJob"),
+    ChargingSession: ("chargingsession", "ChargingSession"),
+    ChargingNotification: ("chargingnotification", "ChargingNotification"),
 }
 # The base unit each service's quantities are counted in (R5).
 SERVICE_UNITS = {
@@ -832,3 +836,83 @@ class RerateJobInput(WindowInput):
                 {"billingAccount": ["name the billing account to rerate"]}
             )
         return attrs
+
+
+# --- online charging (R20-R22) ---------------------------------------------------------------
+
+
+class ReservationSerializer(serializers.Serializer):
+    """A hold on money and allowance units; granted = committed + released once closed."""
+
+    requestNumber = serializers.IntegerField(source="request_number")
+    status = serializers.CharField()
+    units = serializers.IntegerField(help_text="units held, the session's used ones included")
+    coveredUnits = serializers.IntegerField(source="covered_units")
+    amount = serializers.SerializerMethodField()
+    committedUnits = serializers.IntegerField(source="committed_units")
+    committedAmount = serializers.SerializerMethodField()
+    releasedAmount = serializers.SerializerMethodField()
+    createdAt = InstantField(source="created_at")
+    validUntil = InstantField(source="valid_until")
+    closedAt = InstantField(source="closed_at", allow_null=True)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_amount(self, reservation):
+        return rated_money(reservation.amount, reservation.currency or "EUR")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_committedAmount(self, reservation):
+        return rated_money(reservation.committed_amount, reservation.currency or "EUR")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_releasedAmount(self, reservation):
+        return rated_money(reservation.released_amount, reservation.currency or "EUR")
+
+
+class ChargingSessionSerializer(ResourceSerializer):
+    """An online charging session: who, what, since when, what it holds, its reservations."""
+
+    status = serializers.CharField(read_only=True)
+    refusal = serializers.CharField(read_only=True)
+    hostNetwork = serializers.CharField(source="host_network.code", read_only=True)
+    sessionId = serializers.CharField(source="session_id", read_only=True)
+    chargingId = serializers.CharField(source="charging_id", read_only=True)
+    reference = serializers.CharField(read_only=True, help_text="the chargingDataRef")
+    product = RefField(source="subscription", allow_null=True)
+    billingAccount = RefField(source="billing_account", allow_null=True)
+    msisdn = serializers.CharField(read_only=True)
+    service = serializers.CharField(read_only=True)
+    otherParty = serializers.CharField(source="other_party", read_only=True)
+    visitedPlmn = serializers.CharField(source="visited_plmn", read_only=True)
+    startedAt = InstantField(source="started_at", read_only=True)
+    lastRequestAt = InstantField(source="last_request_at", read_only=True)
+    expiresAt = InstantField(source="expires_at", read_only=True, allow_null=True)
+    endedAt = InstantField(source="ended_at", read_only=True, allow_null=True)
+    grantedUnits = serializers.IntegerField(source="granted_units", read_only=True)
+    usedUnits = serializers.IntegerField(source="used_units", read_only=True)
+    reservedUnits = serializers.IntegerField(source="reserved_units", read_only=True)
+    reservedAmount = serializers.SerializerMethodField()
+    usage = RefField(source="usage_event", allow_null=True)
+    endReason = serializers.CharField(source="end_reason", read_only=True)
+    reservations = ReservationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ChargingSession
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_reservedAmount(self, session):
+        currency = session.billing_account.currency if session.billing_account else "EUR"
+        return rated_money(session.reserved_amount, currency)
+
+
+class ChargingNotificationSerializer(ResourceSerializer):
+    """A threshold told once: 80 % / 100 % of an allowance, a fair-use cap, a low balance."""
+
+    kind = serializers.CharField(read_only=True)
+    detail = serializers.CharField(read_only=True)
+    product = RefField(source="subscription", allow_null=True)
+    billingAccount = RefField(source="billing_account")
+    createdAt = InstantField(source="created_at", read_only=True)
+
+    class Meta:
+        model = ChargingNotification

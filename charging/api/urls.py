@@ -16,6 +16,8 @@ RESOURCES = (
     ("ratingError", views.RatingErrorViewSet),
     ("rejectedRecord", views.RejectedRecordViewSet),
     ("rerateJob", views.RerateJobViewSet),
+    ("chargingSession", views.ChargingSessionViewSet),
+    ("chargingNotification", views.ChargingNotificationViewSet),
 )
 
 router = SimpleRouter()

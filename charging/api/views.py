@@ -46,6 +46,11 @@ from charging.models import (
     UsageEvent,
     UsageFile,
 )
+from charging.online.models import ChargingNotification, ChargingSession
+from charging.online.selectors import (
+    charging_notifications_visible_to,
+    charging_sessions_visible_to,
+)
 from charging.rerating import rerate_job_create
 from charging.selectors import (
     StoredContentMissing,
@@ -475,3 +480,32 @@ class RerateJobViewSet(ChargingViewSet):
         page = self.paginate_queryset(changes)
         body = api.RerateChangeSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(body)
+
+
+# --- online charging ------------------------------------------------------------------------
+
+
+class ChargingSessionViewSet(ChargingViewSet):
+    """Online charging sessions (R20-R22) and their reservations; read only.
+
+    Host networks reach the charging service through its own front doors (the Nchf
+    ConvergedCharging API under /nchf-convergedcharging/v3/), not through this API.
+    """
+
+    model = ChargingSession
+    serializer_class = api.ChargingSessionSerializer
+    filterset_class = filters.ChargingSessionFilter
+
+    def visible(self, user):
+        return charging_sessions_visible_to(user).prefetch_related("reservations")
+
+
+class ChargingNotificationViewSet(ChargingViewSet):
+    """Thresholds told to subscribers (allowances, fair use R13, low balance); read only."""
+
+    model = ChargingNotification
+    serializer_class = api.ChargingNotificationSerializer
+    filterset_class = filters.ChargingNotificationFilter
+
+    def visible(self, user):
+        return charging_notifications_visible_to(user)
