@@ -32,6 +32,8 @@ from rest_framework.test import APIClient
 from catalog import models as catalog_models
 from catalog import services as catalog_services
 from charging import models as charging_models
+from charging.online.models import ChargingNotification, NotificationKind
+from charging.online.services import charging_initiate
 from charging.rerating import rerate_job_create
 from charging.services import usage_file_ingest
 from core import models as core_models
@@ -90,7 +92,9 @@ CONSOLE_ALLOWED = {
 }
 # Console URL prefixes left out: the Django admin is a back door of superusers (who see every
 # brand); a one-brand operator is not staff and is sent to its login (checked below).
-CONSOLE_SKIPPED_PREFIXES = ("admin/", "api/v1/")
+# The 5G charging door (Nchf) answers a host network's own bearer token only, never a console
+# user's session (401 without it: tests/charging/test_online_nchf.py).
+CONSOLE_SKIPPED_PREFIXES = ("admin/", "api/v1/", "nchf-convergedcharging/")
 
 # Objects of the sweep by URL keyword, for keywords that do not name the view's own model.
 NAME_MODELS = {"user-roles": User, "catalog:user-brands": User}  # People: no brand of their own
@@ -180,6 +184,17 @@ def world(django_db_setup, django_db_blocker):
             event_type="webhook.test", payload={"note": "sweep"}, brand=catalog.brand,
             subject="LOREM-EVENT",
         )  # fmt: skip
+        # A call of LOREM's Anna charged online (answered or refused, a session of LOREM's),
+        # and a threshold notification of her account.
+        charging_initiate(
+            host_network=catalog.host_network, session_id="lorem-call", msisdn="4915112340001",
+            service="VOICE_OUT", requested_units=60, other_party="4915199999999",
+        )  # fmt: skip
+        ChargingNotification.objects.create(
+            billing_account=subscribers.accounts["A"], subscription=subscribers.subscriptions["A"],
+            kind=NotificationKind.values[0], key="lorem-sweep", detail="LOREM-NOTICE",
+            created_at=dt.datetime(2026, 10, 20, tzinfo=dt.UTC),
+        )  # fmt: skip
         # LOREM's October bill run: drafted, issued (numbered) and one invoice rendered.
         cycle = invoicing_services.bill_cycle_save(brand=catalog.brand, cycle_day=1)
         run = invoicing_services.bill_run_create(cycle=cycle, year=2026, month=10)
@@ -209,7 +224,7 @@ def world(django_db_setup, django_db_blocker):
 def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
     """What only LOREM's objects show: codes, numbers, MSISDNs, IMSIs, ICCIDs, file names."""
     words = {catalog.brand.code, "XTRA-GB", "WELCOME-5", batch.reference, "LOREM-HOOK",
-             "LOREM-EVENT"}  # fmt: skip
+             "LOREM-EVENT", "LOREM-NOTICE"}  # fmt: skip
     words |= set(
         invoicing_models.Invoice.objects.exclude(number="").values_list("number", flat=True)
     )
