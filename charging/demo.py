@@ -16,11 +16,8 @@ SAMPLE_FILES = (
 
 
 def sample_dir() -> Path:
-    """Where the sample files are: bundled with the project, or shared/ beside it."""
-    bundled = Path(settings.BASE_DIR) / "charging" / "samples"
-    if bundled.is_dir():
-        return bundled
-    return Path(settings.BASE_DIR).parent / "shared" / "data" / "cdr"
+    """Where the sample files are: bundled with the project (the repository stands alone)."""
+    return Path(settings.BASE_DIR) / "charging" / "samples"
 
 
 def load() -> str:
