@@ -13,3 +13,15 @@ class InvoicingConfig(AppConfig):
         MenuItem("Invoices", "invoicing:invoice-list", "invoicing.view_invoice"),
         MenuItem("Bill cycles", "invoicing:billcycle-list", "invoicing.view_billcycle"),
     )
+
+    def ready(self) -> None:
+        from core.outbox import register_event_types
+
+        register_event_types(
+            {
+                "invoice.issued": "An invoice was issued: its number, account, totals, due date.",
+                "credit_note.issued": "A credit note was issued against an invoice.",
+                "statement.issued": "A prepaid account's statement of a period was issued.",
+                "receipt.issued": "A receipt of a prepaid top-up was issued.",
+            }
+        )

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from charging.models import RerateChange
 from core.money import quantize_minor
+from core.outbox import publish_many
 from core.periods import billing_period
 from invoicing.billing import MARGIN, ChunkBiller, Draft, apply_totals, drafts_write
 from invoicing.models import (
@@ -394,8 +395,46 @@ def invoices_issue(*, invoice_ids: list[int], acting_user=None) -> int:
             RerateChange.objects.filter(pk__in=settled.values("rerate_change_id")).update(
                 settled_at=now
             )
+        _issued_events(ids)
         transaction.on_commit(lambda: invoices_issued_publish(invoice_ids=ids))
     return len(drafts)
+
+
+ISSUED_EVENTS = {
+    InvoiceKind.INVOICE: "invoice.issued",
+    InvoiceKind.CREDIT_NOTE: "credit_note.issued",
+    InvoiceKind.STATEMENT: "statement.issued",
+    InvoiceKind.RECEIPT: "receipt.issued",
+}
+
+
+def _issued_events(invoice_ids: list[int]) -> None:
+    """Tell the outside world of issued documents, in the issuing transaction (core.outbox)."""
+    rows = Invoice.objects.filter(pk__in=invoice_ids).select_related("billing_account", "brand")
+    by_type: dict[str, list] = {}
+    for invoice in rows.order_by("pk"):
+        payload = {
+            "id": invoice.pk,
+            "number": invoice.number,
+            "kind": invoice.kind,
+            "billingAccount": {
+                "id": invoice.billing_account_id,
+                "number": invoice.billing_account.number,
+            },  # fmt: skip
+            "issueDate": invoice.issue_date,
+            "dueDate": invoice.due_date,
+            "periodStart": invoice.period_start_date,
+            "periodEnd": invoice.period_end_date,
+            "currency": invoice.currency,
+            "net": invoice.net_total,
+            "tax": invoice.tax_total,
+            "gross": invoice.gross_total,
+        }
+        by_type.setdefault(ISSUED_EVENTS[invoice.kind], []).append(
+            (payload, invoice.brand, invoice.number)
+        )
+    for event_type, events in by_type.items():
+        publish_many(event_type=event_type, events=events)
 
 
 def invoice_issue(*, invoice: Invoice, acting_user=None) -> Invoice:
@@ -438,8 +477,8 @@ def bill_run_issue(
 def invoices_issued_publish(*, invoice_ids: list[int]) -> None:
     """React to issued invoices, after their commit: render their PDFs.
 
-    This is the one place where the "invoice issued" event is to be published (issue 15,
-    item 7: the transactional outbox of core, built separately, is called from here).
+    The "invoice issued" events themselves are written in the issuing transaction
+    (``_issued_events``, core's outbox), so a rolled-back issue announces nothing.
     """
     from invoicing.tasks import invoice_document_render_task
 

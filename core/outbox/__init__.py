@@ -12,6 +12,6 @@ See docs/webhooks.md for what an endpoint receives and how it checks the signatu
 """
 
 from core.outbox.registry import event_types, register_event_types
-from core.outbox.services import publish
+from core.outbox.services import publish, publish_many
 
-__all__ = ["event_types", "publish", "register_event_types"]
+__all__ = ["event_types", "publish", "publish_many", "register_event_types"]

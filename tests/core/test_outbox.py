@@ -24,7 +24,7 @@ START = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 register_event_types(
     {
-        "invoice.issued": "An invoice was issued.",
+        "example.issued": "An example was issued.",
         "payment.received": "A payment was received.",
     }
 )
@@ -52,12 +52,12 @@ def headers_of(received) -> dict:
 
 
 def test_event_types_are_registered_with_a_description_and_checked():
-    assert event_types()["invoice.issued"] == "An invoice was issued."
+    assert event_types()["example.issued"] == "An example was issued."
     assert "webhook.test" in event_types()  # core's own
     with pytest.raises(ValueError, match="namespaced"):
         register_event_types({"InvoiceIssued": "no namespace"})
     with pytest.raises(ValueError, match="registered already"):
-        register_event_types({"invoice.issued": "another meaning"})
+        register_event_types({"example.issued": "another meaning"})
     with pytest.raises(ValueError, match="not registered"):
         publish(event_type="invoice.isued", payload={})
 
@@ -70,7 +70,7 @@ def test_an_event_published_in_a_rolled_back_transaction_sends_nothing(receiver)
     make_endpoint(receiver)
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        publish(event_type="invoice.issued", payload={"number": "INV-1"})
+        publish(event_type="example.issued", payload={"number": "INV-1"})
         raise RuntimeError("the business change failed")
 
     assert OutboxEvent.objects.count() == 0
@@ -85,7 +85,7 @@ def test_a_committed_event_is_delivered_signed_to_a_local_server(receiver):
     brand = BrandFactory(code="LOREM")
     with transaction.atomic():
         event = publish(
-            event_type="invoice.issued",
+            event_type="example.issued",
             payload={"number": "INV-1", "total": {"unit": "EUR", "value": "19.99"}},
             brand=brand,
             subject="INV-1",
@@ -96,7 +96,7 @@ def test_a_committed_event_is_delivered_signed_to_a_local_server(receiver):
     received = receiver.requests[0]
     headers = headers_of(received)
     assert headers["webhook-id"] == str(event.event_id)
-    assert headers["webhook-event"] == "invoice.issued"
+    assert headers["webhook-event"] == "example.issued"
     assert headers["content-type"] == "application/json"
     timestamp = int(headers["webhook-timestamp"])
     assert verify(endpoint.secret, headers[SIGNATURE_HEADER.lower()], received.body, now=timestamp)
@@ -106,7 +106,7 @@ def test_a_committed_event_is_delivered_signed_to_a_local_server(receiver):
     )
     body = json.loads(received.body)
     assert body["id"] == str(event.event_id)
-    assert body["type"] == "invoice.issued"
+    assert body["type"] == "example.issued"
     assert body["brand"] == "LOREM"
     assert body["data"] == {"number": "INV-1", "total": {"unit": "EUR", "value": "19.99"}}
     delivery = WebhookDelivery.objects.get()
@@ -126,8 +126,8 @@ def test_events_go_to_matching_active_endpoints_of_their_brand(receiver):
     payments = make_endpoint(receiver, name="payments", event_types=["payment.received"])
     paused = make_endpoint(receiver, name="paused", is_active=False)
 
-    event = publish(event_type="invoice.issued", payload={}, brand=lorem)
-    platform = publish(event_type="invoice.issued", payload={})
+    event = publish(event_type="example.issued", payload={}, brand=lorem)
+    platform = publish(event_type="example.issued", payload={})
 
     assert set(event.deliveries.values_list("endpoint", flat=True)) == {every.pk, of_lorem.pk}
     assert set(platform.deliveries.values_list("endpoint", flat=True)) == {every.pk}
@@ -295,7 +295,7 @@ def test_the_verification_snippet_of_the_docs_accepts_a_real_delivery(receiver):
     exec(snippet, namespace)  # the receiver's code exactly as documented
     webhook_is_genuine = namespace["webhook_is_genuine"]
     endpoint = make_endpoint(receiver)
-    publish(event_type="invoice.issued", payload={"number": "INV-9"})
+    publish(event_type="example.issued", payload={"number": "INV-9"})
 
     received = receiver.requests[0]
     header = headers_of(received)["webhook-signature"]

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 API = "/api/v1/eventManagement"
 
-register_event_types({"invoice.issued": "An invoice was issued."})
+register_event_types({"example.issued": "An example was issued."})
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def two_brands(receiver, django_capture_on_commit_callbacks):
             data={"name": f"CRM {brand.code}", "url": receiver.url, "brand": brand}
         )
         with django_capture_on_commit_callbacks(execute=True):
-            publish(event_type="invoice.issued", payload={"n": brand.code}, brand=brand)
+            publish(event_type="example.issued", payload={"n": brand.code}, brand=brand)
     return {"brands": {"LOREM": lorem, "IPSUM": ipsum}, "endpoints": endpoints}
 
 
@@ -121,7 +121,7 @@ def test_the_delivery_page_shows_the_payload_and_every_attempt(
     page = console_client_for(auditor).get(delivery.get_absolute_url()).content.decode()
     assert str(delivery.event.event_id) in page
     assert "&quot;n&quot;: &quot;LOREM&quot;" in page  # the payload, indented
-    assert "invoice.issued" in page and "An invoice was issued." in page
+    assert "example.issued" in page and "An example was issued." in page
     assert 'id="attempts"' in page and "200" in page
 
 
@@ -132,7 +132,7 @@ def test_retry_now_from_the_console(
     receiver.status = 500
     endpoint = outbox.webhook_endpoint_save(data={"name": "ERP", "url": receiver.url})
     with django_capture_on_commit_callbacks(execute=True):
-        publish(event_type="invoice.issued", payload={})
+        publish(event_type="example.issued", payload={})
     delivery = WebhookDelivery.objects.get()
     assert delivery.state == DeliveryState.FAILED
     client = console_client_for(finance)
@@ -156,7 +156,7 @@ def test_send_a_test_event_from_the_console(
     receiver, console_client_for, admin_user, django_capture_on_commit_callbacks
 ):
     endpoint = outbox.webhook_endpoint_save(
-        data={"name": "ERP", "url": receiver.url, "event_types": ["invoice.issued"]}
+        data={"name": "ERP", "url": receiver.url, "event_types": ["example.issued"]}
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = console_client_for(admin_user).post(reverse("webhook-test", args=[endpoint.pk]))
@@ -172,7 +172,7 @@ def test_the_deliveries_list_filters_and_exports(two_brands, console_client_for,
     lorem = two_brands["endpoints"]["LOREM"]
     listing = client.get(
         reverse("webhook-delivery-list"),
-        {"state": "delivered", "event_type": "invoice.issued", "endpoint": lorem.pk,
+        {"state": "delivered", "event_type": "example.issued", "endpoint": lorem.pk,
          "created_at_min": "2000-01-01"},
     )  # fmt: skip
     assert listing.status_code == 200
@@ -259,7 +259,7 @@ def test_a_hub_is_registered_read_changed_rotated_and_paused_through_the_api(
     created = client.post(
         f"{API}/hub",
         {"name": "ERP", "callback": "https://erp.example.test/hooks",
-         "eventTypes": ["invoice.issued"]},
+         "eventTypes": ["example.issued"]},
     )  # fmt: skip
     assert created.status_code == 201, created.json()
     body = created.json()
@@ -267,7 +267,7 @@ def test_a_hub_is_registered_read_changed_rotated_and_paused_through_the_api(
     assert body["brand"] is None and body["isActive"] is True
     assert body["href"].endswith(f"{API}/hub/{body['id']}")
     hub = client.get(body["href"]).json()
-    assert "secret" not in hub and hub["eventTypes"] == ["invoice.issued"]
+    assert "secret" not in hub and hub["eventTypes"] == ["example.issued"]
 
     changed = client.patch(body["href"], {"eventTypes": [], "name": "ERP 2"}).json()
     assert changed["eventTypes"] == [] and changed["name"] == "ERP 2"
@@ -291,7 +291,7 @@ def test_a_hub_is_registered_read_changed_rotated_and_paused_through_the_api(
             "eventTypes",
         ),
         (
-            {"name": "x", "callback": "https://x.example.test/", "eventTypes": "invoice.issued"},
+            {"name": "x", "callback": "https://x.example.test/", "eventTypes": "example.issued"},
             "eventTypes",
         ),
         ({"name": "x", "callback": "https://x.example.test/", "brand": {"id": "abc"}}, "brand"),
@@ -325,7 +325,7 @@ def test_deliveries_and_events_are_readable_and_filterable(two_brands, api_clien
     deliveries = client.get(f"{API}/delivery", {"hub": lorem.pk, "state": "delivered"}).json()
     assert deliveries["count"] == 1
     delivery = deliveries["results"][0]
-    assert delivery["eventType"] == "invoice.issued"
+    assert delivery["eventType"] == "example.issued"
     assert delivery["attemptLog"][0]["statusCode"] == 200
     assert delivery["hub"]["@referredType"] == "Hub"
     event = client.get(delivery["event"]["href"]).json()
@@ -343,7 +343,7 @@ def test_retry_and_test_through_the_api(
     receiver.status = 410
     hub = outbox.webhook_endpoint_save(data={"name": "ERP", "url": receiver.url})
     with django_capture_on_commit_callbacks(execute=True):
-        publish(event_type="invoice.issued", payload={})
+        publish(event_type="example.issued", payload={})
     delivery = WebhookDelivery.objects.get()
     assert delivery.state == DeliveryState.FAILED
     client = api_client_for(finance)
