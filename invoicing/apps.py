@@ -6,6 +6,8 @@ from core.console.menu import MenuItem
 class InvoicingConfig(AppConfig):
     name = "invoicing"
     verbose_name = "Invoicing"
+    # The console's home page asks this app for its panel (what finance acts on).
+    console_dashboard: tuple = ("invoicing.dashboard.invoicing_panels",)
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
     console_menu: tuple = (
