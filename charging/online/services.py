@@ -472,6 +472,16 @@ def _replay_or_error(session, number):
     return answer
 
 
+def _opened_pricing(session: ChargingSession):
+    """Grant a just-opened session's allowances, lock it and its state, and price it."""
+    account = BillingAccount.objects.get(pk=session.billing_account_id)
+    _ensure_grants(session, AccountInfo(account.timezone, account.bill_cycle_day))
+    session = ChargingSession.objects.select_for_update().get(pk=session.pk)
+    session._plan_id = term_plan(session)
+    pricing, _ = _lock_state(session)
+    return session, pricing
+
+
 def charging_initiate(
     *, host_network, session_id: str, request_number: int = 0, msisdn: str = "",
     imsi: str = "", service: str, requested_units: int, other_party: str = "",
@@ -499,11 +509,7 @@ def charging_initiate(
         if refusal:
             answer = _answer(session, result=refusal, number=request_number)
             return _store(session, request_number, RequestType.INITIAL, answer, now)
-        account = BillingAccount.objects.get(pk=session.billing_account_id)
-        _ensure_grants(session, AccountInfo(account.timezone, account.bill_cycle_day))
-        session = ChargingSession.objects.select_for_update().get(pk=session.pk)
-        session._plan_id = term_plan(session)
-        pricing, _ = _lock_state(session)
+        session, pricing = _opened_pricing(session)
         rating = pricing.rate(requested_units)
         if rating.status != "rated":
             return _refuse(session, Refusal.NO_RATE, request_number, RequestType.INITIAL, now,
@@ -567,11 +573,7 @@ def charging_event(
         if refusal:
             answer = _answer(session, result=refusal, number=request_number)
             return _store(session, request_number, RequestType.EVENT, answer, now)
-        account = BillingAccount.objects.get(pk=session.billing_account_id)
-        _ensure_grants(session, AccountInfo(account.timezone, account.bill_cycle_day))
-        session = ChargingSession.objects.select_for_update().get(pk=session.pk)
-        session._plan_id = term_plan(session)
-        pricing, _ = _lock_state(session)
+        session, pricing = _opened_pricing(session)
         rating = pricing.rate(units)
         if rating.status != "rated":
             return _refuse(session, Refusal.NO_RATE, request_number, RequestType.EVENT, now,
