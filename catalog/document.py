@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import yaml
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 
@@ -1197,6 +1197,26 @@ class _Importer:
         self.to_retire: list[tuple[str, str, object, str]] = []
         self.zones: dict[tuple[str, str, str], Zone] = {}
         self.bands: dict[tuple[str, str], TimeBand] = {}
+        self.errors: list[tuple[str, str]] = []
+
+    @contextmanager
+    def _entry(self):
+        """Write one entry in a savepoint; keep its refusal and go on to the next entry.
+
+        Every refusal of the document is reported at once: an entry refused by a service is
+        rolled back to its savepoint and the import goes on, so that the operator reads all the
+        problems in one answer. An entry that names one refused earlier cannot be written or
+        checked: it is passed over, since it is no problem of its own (the count of errors is
+        the count of problems to fix). Nothing is kept when any entry is refused.
+        """
+        try:
+            with transaction.atomic():
+                yield
+        except CatalogDocumentError as error:
+            self.errors.extend(error.errors)
+        except ObjectDoesNotExist:
+            if not self.errors:
+                raise
 
     # -- references, all reported at once --
 
@@ -1390,7 +1410,10 @@ class _Importer:
         self.plans()
         self.add_ons()
         self.promotions()
-        self.retire()
+        if not self.errors:
+            self.retire()
+        if self.errors:
+            raise CatalogDocumentError(self.errors)
 
     def _same(self, stored: dict, wanted: dict) -> bool:
         return _comparable(stored) == _comparable(wanted)
@@ -1419,18 +1442,22 @@ class _Importer:
                 or entry["parent"] not in in_document
             ]
             for index, entry in ready:
-                existing = Brand.objects.select_related("parent").filter(code=entry["code"]).first()
-                stored = _brand_entry(existing) if existing else None
-                if self._record(existing, stored, entry, "brand", entry["code"]):
-                    parent = Brand.objects.get(code=entry["parent"]) if entry["parent"] else None
-                    with _at(_path("brands", index)):
-                        services.brand_save(
-                            code=entry["code"],
-                            name=entry["name"],
-                            parent=parent,
-                            brand=existing,
-                            acting_user=self.user,
+                with self._entry():
+                    existing = Brand.objects.select_related("parent")
+                    existing = existing.filter(code=entry["code"]).first()
+                    stored = _brand_entry(existing) if existing else None
+                    if self._record(existing, stored, entry, "brand", entry["code"]):
+                        parent = (
+                            Brand.objects.get(code=entry["parent"]) if entry["parent"] else None
                         )
+                        with _at(_path("brands", index)):
+                            services.brand_save(
+                                code=entry["code"],
+                                name=entry["name"],
+                                parent=parent,
+                                brand=existing,
+                                acting_user=self.user,
+                            )
                 done.add(entry["code"])
             if not ready:
                 raise CatalogDocumentError([("brands", "the parents of brands form a cycle")])
@@ -1438,76 +1465,79 @@ class _Importer:
 
     def tax(self) -> None:
         for index, entry in enumerate(self.doc["tax_categories"]):
-            existing = TaxCategory.objects.filter(code=entry["code"]).first()
-            stored = {"code": existing.code, "name": existing.name} if existing else None
-            if self._record(existing, stored, entry, "tax category", entry["code"]):
-                with _at(_path("tax_categories", index)):
-                    services.tax_category_save(
-                        code=entry["code"],
-                        name=entry["name"],
-                        category=existing,
-                        acting_user=self.user,
-                    )
-        for index, entry in enumerate(self.doc["tax_regions"]):
-            existing = TaxRegion.objects.filter(code=entry["code"]).first()
-            header = {"code": entry["code"], "name": entry["name"]}
-            stored = {"code": existing.code, "name": existing.name} if existing else None
-            region = existing
-            if self._record(existing, stored, header, "tax region", entry["code"]):
-                with _at(_path("tax_regions", index)):
-                    region = services.tax_region_save(
-                        code=entry["code"],
-                        name=entry["name"],
-                        region=existing,
-                        acting_user=self.user,
-                    )
-            for r, rate in enumerate(entry["rates"]):
-                category = TaxCategory.objects.get(code=rate["category"])
-                valid_from = dt.date.fromisoformat(rate["valid_from"])
-                current = TaxRate.objects.filter(
-                    region=region, category=category, valid_from=valid_from
-                ).first()
-                label = f"{entry['code']}/{rate['category']} from {rate['valid_from']}"
-                stored_rate = {**rate, "rate": decimal_text(current.rate)} if current else None
-                if self._record(current, stored_rate, rate, "tax rate", label):
-                    with _at(_path("tax_regions", index, "rates", r)):
-                        services.tax_rate_set(
-                            region=region,
-                            category=category,
-                            rate=Decimal(rate["rate"]),
-                            valid_from=valid_from,
+            with self._entry():
+                existing = TaxCategory.objects.filter(code=entry["code"]).first()
+                stored = {"code": existing.code, "name": existing.name} if existing else None
+                if self._record(existing, stored, entry, "tax category", entry["code"]):
+                    with _at(_path("tax_categories", index)):
+                        services.tax_category_save(
+                            code=entry["code"],
+                            name=entry["name"],
+                            category=existing,
                             acting_user=self.user,
                         )
+        for index, entry in enumerate(self.doc["tax_regions"]):
+            with self._entry():
+                existing = TaxRegion.objects.filter(code=entry["code"]).first()
+                header = {"code": entry["code"], "name": entry["name"]}
+                stored = {"code": existing.code, "name": existing.name} if existing else None
+                region = existing
+                if self._record(existing, stored, header, "tax region", entry["code"]):
+                    with _at(_path("tax_regions", index)):
+                        region = services.tax_region_save(
+                            code=entry["code"],
+                            name=entry["name"],
+                            region=existing,
+                            acting_user=self.user,
+                        )
+                for r, rate in enumerate(entry["rates"]):
+                    category = TaxCategory.objects.get(code=rate["category"])
+                    valid_from = dt.date.fromisoformat(rate["valid_from"])
+                    current = TaxRate.objects.filter(
+                        region=region, category=category, valid_from=valid_from
+                    ).first()
+                    label = f"{entry['code']}/{rate['category']} from {rate['valid_from']}"
+                    stored_rate = {**rate, "rate": decimal_text(current.rate)} if current else None
+                    if self._record(current, stored_rate, rate, "tax rate", label):
+                        with _at(_path("tax_regions", index, "rates", r)):
+                            services.tax_rate_set(
+                                region=region,
+                                category=category,
+                                rate=Decimal(rate["rate"]),
+                                valid_from=valid_from,
+                                acting_user=self.user,
+                            )
 
     def zone_tables(self) -> None:
         for index, entry in enumerate(self.doc["zone_tables"]):
-            path = _path("zone_tables", index)
-            existing = ZoneTable.objects.filter(code=entry["code"]).first()
-            stored = _zone_table_entry(existing) if existing else None
-            if stored is not None:
-                # Zones the document does not list are kept (import never deletes).
-                listed = {z["code"] for z in entry["destination_zones"]}
-                stored["destination_zones"] = [
-                    z for z in stored["destination_zones"] if z["code"] in listed
-                ]
-                listed = {z["code"] for z in entry["roaming_zones"]}
-                stored["roaming_zones"] = [
-                    z for z in stored["roaming_zones"] if z["code"] in listed
-                ]
-            if not self._record(existing, stored, entry, "zone table", entry["code"]):
-                continue
-            table = existing
-            header = ("code", "name", "description")
-            if existing is None or any(stored[key] != entry[key] for key in header):
-                with _at(path):
-                    table = services.zone_table_save(
-                        code=entry["code"],
-                        name=entry["name"],
-                        description=entry["description"],
-                        table=existing,
-                        acting_user=self.user,
-                    )
-            self._zones(table, path, entry)
+            with self._entry():
+                path = _path("zone_tables", index)
+                existing = ZoneTable.objects.filter(code=entry["code"]).first()
+                stored = _zone_table_entry(existing) if existing else None
+                if stored is not None:
+                    # Zones the document does not list are kept (import never deletes).
+                    listed = {z["code"] for z in entry["destination_zones"]}
+                    stored["destination_zones"] = [
+                        z for z in stored["destination_zones"] if z["code"] in listed
+                    ]
+                    listed = {z["code"] for z in entry["roaming_zones"]}
+                    stored["roaming_zones"] = [
+                        z for z in stored["roaming_zones"] if z["code"] in listed
+                    ]
+                if not self._record(existing, stored, entry, "zone table", entry["code"]):
+                    continue
+                table = existing
+                header = ("code", "name", "description")
+                if existing is None or any(stored[key] != entry[key] for key in header):
+                    with _at(path):
+                        table = services.zone_table_save(
+                            code=entry["code"],
+                            name=entry["name"],
+                            description=entry["description"],
+                            table=existing,
+                            acting_user=self.user,
+                        )
+                self._zones(table, path, entry)
         for zone in Zone.objects.select_related("table"):
             self.zones[(zone.table.code, zone.zone_type, zone.code)] = zone
 
@@ -1555,34 +1585,35 @@ class _Importer:
 
     def time_band_sets(self) -> None:
         for index, entry in enumerate(self.doc["time_band_sets"]):
-            existing = TimeBandSet.objects.filter(code=entry["code"]).first()
-            stored = _time_band_set_entry(existing) if existing else None
-            if self._record(existing, stored, entry, "time band set", entry["code"]):
-                bands = [
-                    {
-                        "code": band["code"],
-                        "name": band["name"],
-                        "is_rest": band["is_rest"],
-                        "windows": [
-                            {
-                                "days": window["days"],
-                                "start_time": dt.time.fromisoformat(window["start"]),
-                                "end_time": dt.time.fromisoformat(window["end"]),
-                            }
-                            for window in band["windows"]
-                        ],
-                    }
-                    for band in entry["bands"]
-                ]
-                with _at(_path("time_band_sets", index)):
-                    services.time_band_set_save(
-                        code=entry["code"],
-                        name=entry["name"],
-                        timezone_name=entry["timezone"],
-                        bands=bands,
-                        band_set=existing,
-                        acting_user=self.user,
-                    )
+            with self._entry():
+                existing = TimeBandSet.objects.filter(code=entry["code"]).first()
+                stored = _time_band_set_entry(existing) if existing else None
+                if self._record(existing, stored, entry, "time band set", entry["code"]):
+                    bands = [
+                        {
+                            "code": band["code"],
+                            "name": band["name"],
+                            "is_rest": band["is_rest"],
+                            "windows": [
+                                {
+                                    "days": window["days"],
+                                    "start_time": dt.time.fromisoformat(window["start"]),
+                                    "end_time": dt.time.fromisoformat(window["end"]),
+                                }
+                                for window in band["windows"]
+                            ],
+                        }
+                        for band in entry["bands"]
+                    ]
+                    with _at(_path("time_band_sets", index)):
+                        services.time_band_set_save(
+                            code=entry["code"],
+                            name=entry["name"],
+                            timezone_name=entry["timezone"],
+                            bands=bands,
+                            band_set=existing,
+                            acting_user=self.user,
+                        )
         for band in TimeBand.objects.select_related("band_set"):
             self.bands[(band.band_set.code, band.code)] = band
 
@@ -1648,94 +1679,100 @@ class _Importer:
 
     def rate_cards(self) -> None:
         for index, entry in enumerate(self.doc["rate_cards"]):
-            path = _path("rate_cards", index)
-            existing = RateCard.objects.select_related("zone_table", "time_band_set").filter(
-                code=entry["code"]
-            )
-            existing = existing.first()
-            stored = _rate_card_entry(existing) if existing else None
-            card = existing
-            advice = "import the change as a new rate card, with another code"
-            if self._versioned(existing, stored, entry, path, "rate card", entry["code"], advice):
-                if existing is not None:
-                    for row in existing.rows.all():
-                        with _at(path):
-                            services.rate_row_delete(row=row, acting_user=self.user)
-                with _at(path):
-                    card = services.rate_card_save(
-                        code=entry["code"],
-                        name=entry["name"],
-                        kind=entry["kind"],
-                        currency=entry["currency"],
-                        zone_table=ZoneTable.objects.get(code=entry["zone_table"]),
-                        time_band_set=(
-                            TimeBandSet.objects.get(code=entry["time_band_set"])
-                            if entry["time_band_set"]
-                            else None
-                        ),
-                        rate_card=existing,
-                        acting_user=self.user,
-                    )
-                for r, row in enumerate(entry["rows"]):
-                    with _at(_path("rate_cards", index, "rows", r)):
-                        services.rate_row_save(
-                            rate_card=card, data=self._row_data(entry, row), acting_user=self.user
+            with self._entry():
+                path = _path("rate_cards", index)
+                existing = RateCard.objects.select_related("zone_table", "time_band_set").filter(
+                    code=entry["code"]
+                )
+                existing = existing.first()
+                stored = _rate_card_entry(existing) if existing else None
+                card = existing
+                advice = "import the change as a new rate card, with another code"
+                if self._versioned(
+                    existing, stored, entry, path, "rate card", entry["code"], advice
+                ):
+                    if existing is not None:
+                        for row in existing.rows.all():
+                            with _at(path):
+                                services.rate_row_delete(row=row, acting_user=self.user)
+                    with _at(path):
+                        card = services.rate_card_save(
+                            code=entry["code"],
+                            name=entry["name"],
+                            kind=entry["kind"],
+                            currency=entry["currency"],
+                            zone_table=ZoneTable.objects.get(code=entry["zone_table"]),
+                            time_band_set=(
+                                TimeBandSet.objects.get(code=entry["time_band_set"])
+                                if entry["time_band_set"]
+                                else None
+                            ),
+                            rate_card=existing,
+                            acting_user=self.user,
                         )
-            self._advance(
-                card,
-                entry,
-                path,
-                "rate card",
-                entry["code"],
-                lambda c=card: services.rate_card_publish(rate_card=c, acting_user=self.user),
-            )
+                    for r, row in enumerate(entry["rows"]):
+                        with _at(_path("rate_cards", index, "rows", r)):
+                            services.rate_row_save(
+                                rate_card=card,
+                                data=self._row_data(entry, row),
+                                acting_user=self.user,
+                            )
+                self._advance(
+                    card,
+                    entry,
+                    path,
+                    "rate card",
+                    entry["code"],
+                    lambda c=card: services.rate_card_publish(rate_card=c, acting_user=self.user),
+                )
 
     def host_networks(self) -> None:
         for index, entry in enumerate(self.doc["host_networks"]):
-            path = _path("host_networks", index)
-            existing = HostNetwork.objects.filter(code=entry["code"]).first()
-            header = {key: value for key, value in entry.items() if key != "tariffs"}
-            stored = None
-            if existing is not None:
-                stored = _host_network_entry(existing)
-                stored.pop("tariffs")
-            network = existing
-            if self._record(existing, stored, header, "host network", entry["code"]):
-                with _at(path):
-                    network = services.host_network_save(
-                        code=entry["code"],
-                        name=entry["name"],
-                        plmn_codes=entry["plmn_codes"],
-                        country_code=entry["country_code"],
-                        host_network=existing,
-                        acting_user=self.user,
-                    )
-            for t, tariff in enumerate(entry["tariffs"]):
-                effective_from = dt.datetime.fromisoformat(tariff["effective_from"])
-                current = (
-                    HostNetworkTariff.objects.filter(
-                        host_network=network, effective_from=effective_from
-                    )
-                    .select_related("rate_card")
-                    .first()
-                )
-                stored_tariff = (
-                    {
-                        "rate_card": current.rate_card.code,
-                        "effective_from": tariff["effective_from"],
-                    }
-                    if current
-                    else None
-                )
-                label = f"{entry['code']} from {tariff['effective_from']}"
-                if self._record(current, stored_tariff, tariff, "tariff", label):
-                    with _at(_path("host_networks", index, "tariffs", t)):
-                        services.host_network_tariff_set(
-                            host_network=network,
-                            rate_card=RateCard.objects.get(code=tariff["rate_card"]),
-                            effective_from=effective_from,
+            with self._entry():
+                path = _path("host_networks", index)
+                existing = HostNetwork.objects.filter(code=entry["code"]).first()
+                header = {key: value for key, value in entry.items() if key != "tariffs"}
+                stored = None
+                if existing is not None:
+                    stored = _host_network_entry(existing)
+                    stored.pop("tariffs")
+                network = existing
+                if self._record(existing, stored, header, "host network", entry["code"]):
+                    with _at(path):
+                        network = services.host_network_save(
+                            code=entry["code"],
+                            name=entry["name"],
+                            plmn_codes=entry["plmn_codes"],
+                            country_code=entry["country_code"],
+                            host_network=existing,
                             acting_user=self.user,
                         )
+                for t, tariff in enumerate(entry["tariffs"]):
+                    effective_from = dt.datetime.fromisoformat(tariff["effective_from"])
+                    current = (
+                        HostNetworkTariff.objects.filter(
+                            host_network=network, effective_from=effective_from
+                        )
+                        .select_related("rate_card")
+                        .first()
+                    )
+                    stored_tariff = (
+                        {
+                            "rate_card": current.rate_card.code,
+                            "effective_from": tariff["effective_from"],
+                        }
+                        if current
+                        else None
+                    )
+                    label = f"{entry['code']} from {tariff['effective_from']}"
+                    if self._record(current, stored_tariff, tariff, "tariff", label):
+                        with _at(_path("host_networks", index, "tariffs", t)):
+                            services.host_network_tariff_set(
+                                host_network=network,
+                                rate_card=RateCard.objects.get(code=tariff["rate_card"]),
+                                effective_from=effective_from,
+                                acting_user=self.user,
+                            )
 
     def _zone_data(self, table: str | None, entry: dict) -> dict:
         """Return the zones an entry names, as Zone objects of its zone table."""
@@ -1761,26 +1798,27 @@ class _Importer:
 
     def plans(self) -> None:
         for index, entry in enumerate(self.doc["plans"]):
-            path = _path("plans", index)
-            existing = Plan.objects.select_related("brand").filter(code=entry["code"]).first()
-            header = {key: value for key, value in entry.items() if key != "versions"}
-            stored = _plan_header(existing) if existing else None
-            plan = existing
-            if self._record(existing, stored, header, "plan", entry["code"]):
-                with _at(path):
-                    plan = services.plan_save(
-                        code=entry["code"],
-                        name=entry["name"],
-                        brand=Brand.objects.get(code=entry["brand"]),
-                        payment_model=entry["payment_model"],
-                        currency=entry["currency"],
-                        description=entry["description"],
-                        plan=existing,
-                        acting_user=self.user,
-                    )
-            ordered = sorted(enumerate(entry["versions"]), key=lambda item: item[1]["version"])
-            for v, version_entry in ordered:
-                self._version(plan, _path("plans", index, "versions", v), version_entry)
+            with self._entry():
+                path = _path("plans", index)
+                existing = Plan.objects.select_related("brand").filter(code=entry["code"]).first()
+                header = {key: value for key, value in entry.items() if key != "versions"}
+                stored = _plan_header(existing) if existing else None
+                plan = existing
+                if self._record(existing, stored, header, "plan", entry["code"]):
+                    with _at(path):
+                        plan = services.plan_save(
+                            code=entry["code"],
+                            name=entry["name"],
+                            brand=Brand.objects.get(code=entry["brand"]),
+                            payment_model=entry["payment_model"],
+                            currency=entry["currency"],
+                            description=entry["description"],
+                            plan=existing,
+                            acting_user=self.user,
+                        )
+                ordered = sorted(enumerate(entry["versions"]), key=lambda item: item[1]["version"])
+                for v, version_entry in ordered:
+                    self._version(plan, _path("plans", index, "versions", v), version_entry)
 
     def _version(self, plan: Plan, path: str, entry: dict) -> None:
         existing = (
@@ -1861,82 +1899,96 @@ class _Importer:
 
     def add_ons(self) -> None:
         for index, entry in enumerate(self.doc["add_ons"]):
-            path = _path("add_ons", index)
-            existing = AddOn.objects.filter(code=entry["code"]).first()
-            stored = _add_on_entry(existing) if existing else None
-            add_on = existing
-            advice = "import the change as a new add-on, with another code"
-            if self._versioned(existing, stored, entry, path, "add-on", entry["code"], advice):
-                data = {
-                    "code": entry["code"],
-                    "name": entry["name"],
-                    "kind": entry["kind"],
-                    "currency": entry["currency"],
-                    "price": Decimal(entry["price"]),
-                    "validity_days": entry["validity_days"],
-                    "tax_inclusive": entry["tax_inclusive"],
-                    "tax_category": self._category(entry["tax_category"]),
-                    "zone_table": (
-                        ZoneTable.objects.get(code=entry["zone_table"])
-                        if entry["zone_table"]
-                        else None
-                    ),
-                    "description": entry["description"],
-                    "eligible_plans": list(Plan.objects.filter(code__in=entry["eligible_plans"])),
-                }
-                with _at(path):
-                    if existing is not None:
-                        for allowance in existing.allowances.all():
-                            services.allowance_delete(allowance=allowance, acting_user=self.user)
-                    add_on = services.add_on_save(data=data, add_on=existing, acting_user=self.user)
-                for a, allowance in enumerate(entry["allowances"]):
-                    with _at(f"{path}.allowances[{a}]"):
-                        services.allowance_save(
-                            owner=add_on,
-                            data=self._allowance_data(entry["zone_table"], allowance),
-                            acting_user=self.user,
+            with self._entry():
+                path = _path("add_ons", index)
+                existing = AddOn.objects.filter(code=entry["code"]).first()
+                stored = _add_on_entry(existing) if existing else None
+                add_on = existing
+                advice = "import the change as a new add-on, with another code"
+                if self._versioned(existing, stored, entry, path, "add-on", entry["code"], advice):
+                    data = {
+                        "code": entry["code"],
+                        "name": entry["name"],
+                        "kind": entry["kind"],
+                        "currency": entry["currency"],
+                        "price": Decimal(entry["price"]),
+                        "validity_days": entry["validity_days"],
+                        "tax_inclusive": entry["tax_inclusive"],
+                        "tax_category": self._category(entry["tax_category"]),
+                        "zone_table": (
+                            ZoneTable.objects.get(code=entry["zone_table"])
+                            if entry["zone_table"]
+                            else None
+                        ),
+                        "description": entry["description"],
+                        "eligible_plans": list(
+                            Plan.objects.filter(code__in=entry["eligible_plans"])
+                        ),
+                    }
+                    with _at(path):
+                        if existing is not None:
+                            for allowance in existing.allowances.all():
+                                services.allowance_delete(
+                                    allowance=allowance, acting_user=self.user
+                                )
+                        add_on = services.add_on_save(
+                            data=data, add_on=existing, acting_user=self.user
                         )
-            self._advance(
-                add_on,
-                entry,
-                path,
-                "add-on",
-                entry["code"],
-                lambda a=add_on: services.add_on_publish(add_on=a, acting_user=self.user),
-            )
+                    for a, allowance in enumerate(entry["allowances"]):
+                        with _at(f"{path}.allowances[{a}]"):
+                            services.allowance_save(
+                                owner=add_on,
+                                data=self._allowance_data(entry["zone_table"], allowance),
+                                acting_user=self.user,
+                            )
+                self._advance(
+                    add_on,
+                    entry,
+                    path,
+                    "add-on",
+                    entry["code"],
+                    lambda a=add_on: services.add_on_publish(add_on=a, acting_user=self.user),
+                )
 
     def promotions(self) -> None:
         for index, entry in enumerate(self.doc["promotions"]):
-            path = _path("promotions", index)
-            existing = Promotion.objects.filter(code=entry["code"]).first()
-            stored = _promotion_entry(existing) if existing else None
-            promotion = existing
-            advice = "import the change as a new promotion, with another code"
-            if self._versioned(existing, stored, entry, path, "promotion", entry["code"], advice):
-                data = {
-                    "code": entry["code"],
-                    "name": entry["name"],
-                    "discount_type": entry["discount_type"],
-                    "value": Decimal(entry["value"]),
-                    "currency": entry["currency"],
-                    "periods": entry["periods"],
-                    "available_from": _instant(entry["available_from"]),
-                    "available_until": _instant(entry["available_until"]),
-                    "description": entry["description"],
-                    "eligible_plans": list(Plan.objects.filter(code__in=entry["eligible_plans"])),
-                }
-                with _at(path):
-                    promotion = services.promotion_save(
-                        data=data, promotion=existing, acting_user=self.user
-                    )
-            self._advance(
-                promotion,
-                entry,
-                path,
-                "promotion",
-                entry["code"],
-                lambda p=promotion: services.promotion_publish(promotion=p, acting_user=self.user),
-            )
+            with self._entry():
+                path = _path("promotions", index)
+                existing = Promotion.objects.filter(code=entry["code"]).first()
+                stored = _promotion_entry(existing) if existing else None
+                promotion = existing
+                advice = "import the change as a new promotion, with another code"
+                if self._versioned(
+                    existing, stored, entry, path, "promotion", entry["code"], advice
+                ):
+                    data = {
+                        "code": entry["code"],
+                        "name": entry["name"],
+                        "discount_type": entry["discount_type"],
+                        "value": Decimal(entry["value"]),
+                        "currency": entry["currency"],
+                        "periods": entry["periods"],
+                        "available_from": _instant(entry["available_from"]),
+                        "available_until": _instant(entry["available_until"]),
+                        "description": entry["description"],
+                        "eligible_plans": list(
+                            Plan.objects.filter(code__in=entry["eligible_plans"])
+                        ),
+                    }
+                    with _at(path):
+                        promotion = services.promotion_save(
+                            data=data, promotion=existing, acting_user=self.user
+                        )
+                self._advance(
+                    promotion,
+                    entry,
+                    path,
+                    "promotion",
+                    entry["code"],
+                    lambda p=promotion: services.promotion_publish(
+                        promotion=p, acting_user=self.user
+                    ),
+                )
 
     def retire(self) -> None:
         retire = {

@@ -348,6 +348,31 @@ def test_a_late_error_leaves_nothing_half_loaded(golden_catalog):
     assert not Brand.objects.filter(code="NEWBRAND").exists()
 
 
+def test_every_refusal_of_the_services_is_reported_at_once(golden_catalog):
+    before = catalog_counts()
+    document = golden_document()
+    document["rate_cards"][1]["rows"][0]["price"] = "0.10"
+    document["brands"].append({"code": "NEWBRAND", "name": "New"})
+    document["promotions"] = [
+        {
+            "code": "BAD-DATES",
+            "name": "Ends before it starts",
+            "discount_type": "percent",
+            "value": "10",
+            "periods": 1,
+            "eligible_plans": ["SMART-10"],
+            "available_from": "2026-10-01T00:00:00Z",
+            "available_until": "2026-09-01T00:00:00Z",
+        }
+    ]
+
+    errors = import_errors(document)
+
+    assert sorted(errors) == ["promotions[0].available_until", "rate_cards[1].rows[0].price"]
+    assert catalog_counts() == before
+    assert not Brand.objects.filter(code="NEWBRAND").exists()
+
+
 def test_a_dry_run_reports_what_it_would_do_and_changes_nothing():
     before = catalog_counts()
 
