@@ -17,8 +17,11 @@ from catalog.models import (
     Plan,
     PlanVersion,
     Promotion,
+    RateRow,
     Status,
     TaxRate,
+    TimeBandSet,
+    ZoneTable,
 )
 from core.periods import require_aware
 
@@ -230,3 +233,25 @@ def require_every_brand(user, what: str) -> None:
     acts_for_user = user is not None and getattr(user, "is_authenticated", False)
     if acts_for_user and brands_of(user) is not None:
         raise PermissionDenied(f"you are limited to some brands: {what} is every brand's")
+
+
+def zone_table_frozen(table: ZoneTable) -> bool:
+    """Say whether the zones of a table never change: published rate cards price by them (R7a)."""
+    return bool(table.pk) and table.rate_cards.exclude(status=Status.DRAFT).exists()
+
+
+def band_set_frozen(band_set: TimeBandSet) -> bool:
+    """Say whether a band set never changes: published rate cards price by its bands (R8)."""
+    return bool(band_set.pk) and band_set.rate_cards.exclude(status=Status.DRAFT).exists()
+
+
+def zones_named(table: ZoneTable) -> set[int]:
+    """Return the ids of the zones of a table that rate rows, allowances or policies name."""
+    named = set()
+    for model in (RateRow, Allowance, FairUsePolicy):
+        for field in ("destination_zones", "roaming_zones"):
+            through = model._meta.get_field(field).remote_field.through
+            named |= set(
+                through.objects.filter(zone__table=table).values_list("zone_id", flat=True)
+            )
+    return named

@@ -44,7 +44,13 @@ from catalog.models import (
     ZoneTable,
     ZoneType,
 )
-from catalog.selectors import require_catalog_change, require_every_brand, require_plans_of_user
+from catalog.selectors import (
+    band_set_frozen,
+    require_catalog_change,
+    require_every_brand,
+    require_plans_of_user,
+    zone_table_frozen,
+)
 
 MINUTES_PER_WEEK = 7 * 1440
 WEEKDAYS = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
@@ -272,7 +278,7 @@ def _require_table_editable(table: ZoneTable) -> None:
     A changed prefix would silently reprice published plans; a correction is a new zone table,
     new cards and new plan versions, and a rerating of the usage it concerns (R15).
     """
-    if table.pk and table.rate_cards.exclude(status=Status.DRAFT).exists():
+    if zone_table_frozen(table):
         raise ValidationError(
             f"published rate cards use zone table {table.code}: its zones never change; "
             "make a new zone table for new cards"
@@ -411,7 +417,7 @@ def time_band_set_save(
     with transaction.atomic():
         if band_set is None:
             band_set = TimeBandSet()
-        elif band_set.rate_cards.exclude(status=Status.DRAFT).exists():
+        elif band_set_frozen(band_set):
             raise ValidationError(
                 "published rate cards use this band set: make a new band set and a new card"
             )

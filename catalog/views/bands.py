@@ -8,7 +8,8 @@ from django.urls import reverse, reverse_lazy
 from catalog import services
 from catalog.filters import TimeBandSetFilter
 from catalog.forms import TimeBandSetForm, format_band_lines, format_window
-from catalog.models import Status, TimeBandSet
+from catalog.models import TimeBandSet
+from catalog.selectors import band_set_frozen
 from catalog.tables import TimeBandSetTable
 from catalog.views.base import (
     CatalogCreateView,
@@ -33,7 +34,7 @@ class TimeBandSetListView(CatalogListView):
 
 def frozen_notice(band_set: TimeBandSet) -> str | None:
     """Say why a band set cannot change: published rate cards price by its bands."""
-    if band_set.rate_cards.exclude(status=Status.DRAFT).exists():
+    if band_set_frozen(band_set):
         return "Published rate cards use this band set — it cannot change; clone it for a new card."
     return None
 
@@ -45,7 +46,7 @@ class TimeBandSetDetailView(CatalogDetailView):
 
     def get_actions(self):
         actions = []
-        if self.can("change"):
+        if self.can("change") and not band_set_frozen(self.object):
             url = reverse("catalog:timebandset-edit", args=[self.object.pk])
             actions.append({"label": "Edit", "url": url})
         if self.can("add"):

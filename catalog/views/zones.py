@@ -9,6 +9,7 @@ from catalog.filters import ZoneTableFilter
 from catalog.forms import ZoneForm, ZoneLookupForm, ZoneTableCloneForm, ZoneTableForm
 from catalog.lookup import ZoneIndex
 from catalog.models import Zone, ZoneKind, ZoneTable, ZoneType
+from catalog.selectors import zone_table_frozen, zones_named
 from catalog.tables import ZoneTableTable
 from catalog.views.base import (
     CatalogActionView,
@@ -101,15 +102,25 @@ class ZoneTableDetailView(CatalogDetailView):
         context = super().get_context_data(**kwargs)
         table = self.object
         lookup_form = ZoneLookupForm(self.request.GET if self._asks_lookup() else None)
+        # Offer only what the services accept: the zones of a table that published cards price
+        # with never change (R7a), and a zone that rates or allowances name is kept.
+        frozen = zone_table_frozen(table)
         context.update(
+            notice=(
+                "Published rate cards use this table: its zones never change. Clone it to make "
+                "a corrected copy for new cards."
+                if frozen
+                else None
+            ),
+            zones_named=zones_named(table),
             destination_zones=_zones_of(table, ZoneType.DESTINATION),
             roaming_zones=_zones_of(table, ZoneType.ROAMING),
             rate_cards=table.rate_cards.order_by("code"),
             lookup_form=lookup_form,
             lookup_answers=zone_lookup(table, lookup_form),
-            can_add_zone=self.can("add", Zone),
-            can_change_zone=self.can("change", Zone),
-            can_delete_zone=self.can("delete", Zone),
+            can_add_zone=not frozen and self.can("add", Zone),
+            can_change_zone=not frozen and self.can("change", Zone),
+            can_delete_zone=not frozen and self.can("delete", Zone),
         )
         return context
 

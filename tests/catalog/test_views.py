@@ -326,6 +326,37 @@ def test_deleting_a_zone_that_rates_name_is_refused_with_a_message(
     assert Zone.objects.filter(pk=mobile.pk).exists()
 
 
+def test_zones_of_a_table_that_published_cards_use_offer_no_change(
+    golden_catalog, console_client_for, operator
+):
+    table = golden_catalog.zone_table
+    mobile = golden_catalog.destination("NAT_MOBILE")[0]
+
+    page = console_client_for(operator).get(table.get_absolute_url()).content.decode()
+
+    assert "Published rate cards use this table: its zones never change." in page
+    assert reverse("catalog:zone-create", args=[table.pk, "destination"]) not in page
+    assert reverse("catalog:zone-edit", args=[mobile.pk]) not in page
+    assert reverse("catalog:zone-delete", args=[mobile.pk]) not in page
+    assert reverse("catalog:zonetable-clone", args=[table.pk]) in page
+
+
+def test_a_draft_table_offers_delete_only_for_zones_nothing_names(
+    golden_draft_catalog, console_client_for, operator
+):
+    table = golden_draft_catalog.zone_table
+    mobile = golden_draft_catalog.destination("NAT_MOBILE")[0]
+    spare = services.zone_save(table=table, zone_type="destination", code="SPARE", members=["4999"])
+
+    page = console_client_for(operator).get(table.get_absolute_url()).content.decode()
+
+    assert "its zones never change" not in page
+    assert reverse("catalog:zone-edit", args=[mobile.pk]) in page
+    assert reverse("catalog:zone-delete", args=[mobile.pk]) not in page
+    assert reverse("catalog:zone-create", args=[table.pk, "destination"]) in page
+    assert reverse("catalog:zone-delete", args=[spare.pk]) in page
+
+
 @pytest.mark.parametrize(
     ("query", "zone"),
     [
@@ -441,6 +472,9 @@ def test_band_set_edit_shows_its_text_and_saves_it(
 def test_band_set_of_a_published_card_cannot_change(golden_catalog, console_client_for, operator):
     band_set = golden_catalog.band_set
     client = console_client_for(operator)
+    detail = client.get(band_set.get_absolute_url()).content.decode()
+    assert reverse("catalog:timebandset-edit", args=[band_set.pk]) not in detail
+    assert reverse("catalog:timebandset-clone", args=[band_set.pk]) in detail
     form_page = client.get(reverse("catalog:timebandset-edit", args=[band_set.pk]))
     assert b"Published rate cards use this band set" in form_page.content
     response = client.post(
