@@ -136,6 +136,9 @@ def reference(obj, request, resource: tuple[str, str] | None = None) -> dict:
     }
     if hasattr(obj, "code"):
         body["code"] = obj.code
+    if isinstance(obj, PlanVersion):
+        # A productOffering is a plan version as sold: its code is its plan's, with a version.
+        body["code"], body["version"] = obj.plan.code, obj.version
     body["@referredType"] = (resource or RESOURCES[type(obj)])[1]
     return body
 

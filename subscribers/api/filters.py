@@ -108,7 +108,10 @@ class ProductFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=SubscriptionStatus.choices)
     billingAccount = id_filter("billing_account_id", "id of the billing account")
     customer = id_filter("billing_account__customer_id", "id of the customer")
-    productOffering = id_filter("plan_id", "id of the plan")
+    plan = id_filter("plan_id", "id of the plan")
+    productOffering = id_filter(
+        "plan__versions__id", "id of a productOffering (plan version): the products on its plan"
+    )
     planCode = code_filter("plan__code", "code of the plan")
     brand = code_filter("billing_account__customer__brand__code", "code of the brand")
     ordering = filters.OrderingFilter(

@@ -20,7 +20,17 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from catalog.models import AddOn, Brand, HostNetwork, PaymentModel, Plan, TaxRegion
+from catalog.models import (
+    AddOn,
+    Brand,
+    HostNetwork,
+    PaymentModel,
+    Plan,
+    PlanVersion,
+    Status,
+    TaxRegion,
+)
+from catalog.selectors import plan_version_at
 from core.api import fields
 from core.api.fields import (
     ConstantField,
@@ -74,6 +84,7 @@ CATALOG_RESOURCES = {
     TaxRegion: ("taxregion", "TaxRegion"),
     HostNetwork: ("hostnetwork", "HostNetwork"),
     AddOn: ("addon", "AddOn"),
+    PlanVersion: ("productoffering", "ProductOffering"),
 }
 ACCUMULATED_BALANCE = ("accumulatedbalance", "AccumulatedBalance")
 
@@ -112,6 +123,9 @@ def reference(obj, request, resource: tuple[str, str] | None = None) -> dict:
     body = {"id": str(obj.pk), "href": href(obj, request, resource), "name": reference_name(obj)}
     if hasattr(obj, "code"):
         body["code"] = obj.code
+    if isinstance(obj, PlanVersion):
+        # A productOffering is a plan version as sold: its code is its plan's, with a version.
+        body["code"], body["version"] = obj.plan.code, obj.version
     kind = resource or RESOURCES.get(type(obj)) or CATALOG_RESOURCES[type(obj)]
     body["@referredType"] = kind[1]
     return body
@@ -464,12 +478,26 @@ class ProductAddOnSerializer(serializers.Serializer):
         return fields
 
 
+def offering_reference(context: dict, plan: Plan, instant: dt.datetime) -> dict | None:
+    """Return the reference to the plan's version in force at an instant (one query a plan and
+    instant in a response), or None before its first version."""
+    found = context.setdefault("_offerings", {})
+    key = (plan.pk, instant)
+    if key not in found:
+        found[key] = plan_version_at(plan=plan, instant=instant)
+    version = found[key]
+    return reference(version, context.get("request")) if version else None
+
+
 class ProductSerializer(ResourceSerializer):
     """A plan instantiated for a customer on one number and SIM (TMF637 product)."""
 
     name = serializers.SerializerMethodField()
     status = enum_field(SubscriptionStatus.choices, read_only=True)
-    productOffering = RefField(source="plan", help_text="the plan")
+    plan = RefField(help_text="the plan the product is on")
+    productOffering = serializers.SerializerMethodField(
+        help_text="the offering as sold now: the plan's version in force (productOffering)"
+    )
     billingAccount = RefField(source="billing_account")
     customer = RefField(source="billing_account.customer")
     msisdn = serializers.CharField(read_only=True, help_text="E.164 digits without '+'")
@@ -493,6 +521,10 @@ class ProductSerializer(ResourceSerializer):
     def get_name(self, subscription) -> str:
         return f"{subscription.plan.name} +{subscription.msisdn}"
 
+    @extend_schema_field(ReferenceSchema(allow_null=True))
+    def get_productOffering(self, subscription):
+        return offering_reference(self.context, subscription.plan, timezone.now())
+
     @extend_schema_field(ReferenceSchema(many=True))
     def get_realizingResource(self, subscription):
         if subscription.sim is None:
@@ -508,8 +540,15 @@ class ProductTermSerializer(serializers.Serializer):
     msisdn = serializers.CharField(read_only=True)
     imsi = serializers.CharField(read_only=True)
     sim = RefField(allow_null=True)
-    productOffering = RefField(source="plan")
+    plan = RefField()
+    productOffering = serializers.SerializerMethodField(
+        help_text="the plan's version in force when the stretch began (productOffering)"
+    )
     change = serializers.CharField(read_only=True, help_text="the action that began it")
+
+    @extend_schema_field(ReferenceSchema(allow_null=True))
+    def get_productOffering(self, term):
+        return offering_reference(self.context, term.plan, term.valid_from)
 
     def get_fields(self):
         fields = {"@type": ConstantField("ProductTerm")}
@@ -820,9 +859,58 @@ class SimRefField(serializers.Field):
         return reference(value, self.context.get("request"))
 
 
-class ProductInput(serializers.Serializer):
+def sold_offerings(user):
+    return PlanVersion.objects.filter(status=Status.PUBLISHED).select_related("plan")
+
+
+class OfferingInput(serializers.Serializer):
+    """The plan a product goes on: named as the offering sold (a plan version) or as the plan.
+
+    A ``productOffering`` is a plan version, as in the catalogue's productOffering resource and
+    in a usage event's rating: naming one must be the version in force when the product goes on
+    it, so that the client sees the price it asked for. ``plan`` names the plan; the version in
+    force then applies (R19). Name one of the two.
+    """
+
+    productOffering = RefField(
+        sold_offerings,
+        source="offering",
+        required=False,
+        help_text="the offering as sold: a published plan version (productOffering resource)",
+    )
+    plan = RefField(
+        all_of(Plan), required=False, help_text="the plan; its version in force applies"
+    )
+
+    def validate(self, data):
+        offering = data.get("offering")
+        if offering is not None and "plan" in data:
+            raise serializers.ValidationError(
+                {"plan": "name the productOffering or the plan, not both"}
+            )
+        if offering is None and "plan" not in data:
+            raise serializers.ValidationError(
+                {"productOffering": "required: the offering (a plan version) or the plan"}
+            )
+        if offering is not None:
+            data["plan"] = offering.plan
+        return data
+
+
+def offering_in_force(*, offering: PlanVersion | None, instant: dt.datetime) -> None:
+    """Refuse an offering that is not the version of its plan in force at an instant (R19)."""
+    if offering is None:
+        return
+    in_force = plan_version_at(plan=offering.plan, instant=instant)
+    if in_force != offering:
+        now = f"{in_force} (id {in_force.pk})" if in_force else "none"
+        raise serializers.ValidationError(
+            {"productOffering": f"{offering} is not in force then; the offering in force is {now}"}
+        )
+
+
+class ProductInput(OfferingInput):
     billingAccount = RefField(visible_accounts, source="billing_account")
-    productOffering = RefField(all_of(Plan), source="plan", help_text="the plan")
     msisdn = serializers.CharField(max_length=20, help_text="E.164, with or without '+'")
     sim = SimRefField(required=False, allow_null=True)
     orderDate = InstantField(
@@ -835,6 +923,12 @@ class ProductInput(serializers.Serializer):
         allow_blank=True,
         help_text="the person using the line, when not the account holder",
     )
+
+    def validate(self, data):
+        data = super().validate(data)
+        instant = data.get("created_at") or timezone.now()
+        offering_in_force(offering=data.pop("offering", None), instant=instant)
+        return data
 
 
 class ProductUserInput(serializers.Serializer):
@@ -865,8 +959,7 @@ class TerminateInput(EffectiveInput):
     )
 
 
-class ChangePlanInput(serializers.Serializer):
-    productOffering = RefField(all_of(Plan), source="plan", help_text="the new plan")
+class ChangePlanInput(OfferingInput):
     changeDate = serializers.DateField(
         source="change_date", help_text="from 00:00 of this day in the account's timezone (R25)"
     )

@@ -47,6 +47,7 @@ from rest_framework.views import APIView
 
 from core.api.fields import MoneyInput, money
 from core.idempotency import idempotent
+from core.periods import local_midnight
 from subscribers import services
 from subscribers.api import filters
 from subscribers.api import serializers as api
@@ -122,6 +123,12 @@ def service_errors(names: dict[str, str] | None = None):
         else:
             detail = {"non_field_errors": error.messages}
         raise serializers.ValidationError(detail) from error
+
+
+def _plan_named_as(request) -> dict[str, str]:
+    """Name a service's refusal of the plan after what the client sent: plan or productOffering."""
+    sent_plan = isinstance(request.data, dict) and "plan" in request.data
+    return {"plan": "plan" if sent_plan else "productOffering"}
 
 
 def take_money(money: MoneyInput, currency: str, field: str) -> Decimal:
@@ -337,7 +344,7 @@ class ProductViewSet(SubscribersViewSet):
 
     def create(self, request, *args, **kwargs):
         data = self.read_input(api.ProductInput)
-        with service_errors():
+        with service_errors(_plan_named_as(request)):
             subscription = services.subscription_create(acting_user=request.user, **data)
         return self.represent(subscription, status.HTTP_201_CREATED)
 
@@ -421,13 +428,18 @@ class ProductViewSet(SubscribersViewSet):
         "(R25).",
     )
     def change_plan(self, request, pk=None):
-        return self._act(
-            api.ChangePlanInput,
-            lambda subscription, data: services.subscription_change_plan(
+        def change(subscription, data):
+            offering = data.pop("offering", None)
+            if offering is not None:
+                # The offering named must be the plan's version in force from the change on.
+                at = local_midnight(data["change_date"], subscription.billing_account.timezone)
+                api.offering_in_force(offering=offering, instant=at)
+            services.subscription_change_plan(
                 subscription=subscription, acting_user=request.user, **data
-            ),
-            names={"effective_at": "changeDate"},
-        )
+            )
+
+        names = {"effective_at": "changeDate", **_plan_named_as(request)}
+        return self._act(api.ChangePlanInput, change, names=names)
 
     @product_action(
         api.AddAddOnInput,

@@ -135,13 +135,19 @@ def test_billing_account_is_shaped_like_tmf666(golden_subscribers, api_client_fo
     assert body["invoiceToParent"] is False
 
 
-def test_product_is_shaped_like_tmf637(golden_subscribers, api_client_for, auditor):
+@time_machine.travel(dt.datetime(2026, 11, 15, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_product_is_shaped_like_tmf637(golden_subscribers, golden_catalog, api_client_for, auditor):
     subscription = golden_subscribers.subscriptions["C"]
     body = api_client_for(auditor).get(url(f"product/{subscription.pk}")).json()
     assert body["@type"] == "Product"
     assert body["status"] == "terminated"
+    assert body["plan"]["code"] == "SMART-10"
+    assert body["plan"]["@referredType"] == "Plan"
+    assert body["productOffering"]["id"] == str(golden_catalog.version.pk)
     assert body["productOffering"]["code"] == "SMART-10"
-    assert body["productOffering"]["@referredType"] == "Plan"
+    assert body["productOffering"]["version"] == 1
+    assert body["productOffering"]["@referredType"] == "ProductOffering"
+    assert body["productOffering"]["href"].endswith(f"/productOffering/{golden_catalog.version.pk}")
     assert body["msisdn"] == "4915112340003"
     assert body["imsi"] == "262031234500003"
     assert body["iccid"] == iccid_for("262031234500003")
@@ -170,7 +176,11 @@ def test_product_terms_show_each_stretch(golden_subscribers, api_client_for, aud
                      "endDateTime": "2026-10-14T22:00:00Z"}),
         ("active", {"startDateTime": "2026-10-14T22:00:00Z", "endDateTime": None}),
     ]  # fmt: skip
-    assert body[1]["productOffering"]["code"] == "SMART-10"
+    assert body[1]["plan"]["code"] == "SMART-10"
+    assert (body[1]["productOffering"]["code"], body[1]["productOffering"]["version"]) == (
+        "SMART-10",
+        1,
+    )
     assert body[1]["imsi"] == "262031234500002"
 
 
@@ -212,7 +222,7 @@ def test_user_of_another_brand_cannot_refer_to_a_golden_account(
     response = api_client_for(user).post(
         url("product"),
         {"billingAccount": {"id": str(account.pk)},
-         "productOffering": {"id": str(golden_catalog.plan.pk)}, "msisdn": "4915112340008"},
+         "plan": {"id": str(golden_catalog.plan.pk)}, "msisdn": "4915112340008"},
         format="json",
     )  # fmt: skip
     assert response.status_code == 400
@@ -276,7 +286,7 @@ def test_operator_creates_customer_account_sims_and_a_pending_product(
     response = client.post(
         url("product"),
         {"billingAccount": {"id": account["id"]},
-         "productOffering": {"id": str(golden_catalog.plan.pk)},
+         "plan": {"id": str(golden_catalog.plan.pk)},
          "msisdn": "+49 151 12340042", "sim": {"iccid": iccid_for(imsi)}},
         format="json",
     )  # fmt: skip
@@ -383,11 +393,11 @@ def test_change_plan_moves_the_product_to_a_second_plan(
     subscription = golden_subscribers.subscriptions["A"]
     response = api_client_for(operator).post(
         url(f"product/{subscription.pk}/changePlan"),
-        {"productOffering": {"id": str(smart_20.pk)}, "changeDate": "2026-12-01"},
+        {"plan": {"id": str(smart_20.pk)}, "changeDate": "2026-12-01"},
         format="json",
     )
     assert response.status_code == 200, response.json()
-    assert response.json()["productOffering"]["code"] == "SMART-20"
+    assert response.json()["plan"]["code"] == "SMART-20"
     last = subscription.terms.get(valid_to__isnull=True)
     assert last.plan == smart_20
     assert last.valid_from == dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC)
@@ -400,12 +410,109 @@ def test_change_plan_to_the_same_plan_is_a_400(
     subscription = golden_subscribers.subscriptions["A"]
     response = api_client_for(operator).post(
         url(f"product/{subscription.pk}/changePlan"),
-        {"productOffering": {"id": str(golden_catalog.plan.pk)}, "changeDate": "2026-12-01"},
+        {"plan": {"id": str(golden_catalog.plan.pk)}, "changeDate": "2026-12-01"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["fieldErrors"] == {"plan": ["the subscription is on this plan already"]}
+
+
+def test_change_plan_to_an_offering_names_the_version_in_force_at_the_change(
+    golden_subscribers, golden_catalog, api_client_for, operator
+):
+    smart_20 = second_plan(golden_catalog)
+    offering = smart_20.versions.get()
+    subscription = golden_subscribers.subscriptions["A"]
+    response = api_client_for(operator).post(
+        url(f"product/{subscription.pk}/changePlan"),
+        {"productOffering": {"id": str(offering.pk)}, "changeDate": "2026-12-01"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert subscription.terms.get(valid_to__isnull=True).plan == smart_20
+
+
+def test_change_plan_to_the_offering_of_the_same_plan_is_a_400_on_product_offering(
+    golden_subscribers, golden_catalog, api_client_for, operator
+):
+    subscription = golden_subscribers.subscriptions["A"]
+    response = api_client_for(operator).post(
+        url(f"product/{subscription.pk}/changePlan"),
+        {"productOffering": {"id": str(golden_catalog.version.pk)}, "changeDate": "2026-12-01"},
         format="json",
     )
     assert response.status_code == 400
     assert response.json()["fieldErrors"] == {
         "productOffering": ["the subscription is on this plan already"]
+    }
+
+
+def _order(client, account, golden_catalog, msisdn: str, **offering):
+    return client.post(
+        url("product"),
+        {"billingAccount": {"id": str(account.pk)}, "msisdn": msisdn,
+         "orderDate": "2026-11-02T09:00:00Z", **offering},
+        format="json",
+    )  # fmt: skip
+
+
+def test_a_product_is_ordered_by_the_offering_in_force(
+    golden_subscribers, golden_catalog, api_client_for, operator
+):
+    account = golden_subscribers.accounts["A"]
+    offering = {"productOffering": {"id": str(golden_catalog.version.pk)}}
+    response = _order(
+        api_client_for(operator), account, golden_catalog, "4915112340051", **offering
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["plan"]["code"] == "SMART-10"
+
+
+def test_an_offering_not_in_force_at_the_order_is_a_400_naming_the_one_in_force(
+    golden_subscribers, golden_catalog, api_client_for, operator
+):
+    later = catalog_services.plan_version_clone(
+        version=golden_catalog.version,
+        effective_from=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    )
+    catalog_services.plan_version_publish(version=later)
+    account = golden_subscribers.accounts["A"]
+    offering = {"productOffering": {"id": str(later.pk)}}
+    response = _order(
+        api_client_for(operator), account, golden_catalog, "4915112340052", **offering
+    )
+    assert response.status_code == 400
+    assert response.json()["fieldErrors"] == {
+        "productOffering": [
+            f"SMART-10 v2 is not in force then; the offering in force is SMART-10 v1 "
+            f"(id {golden_catalog.version.pk})"
+        ]
+    }
+
+
+def test_a_draft_offering_or_both_references_or_none_are_400s(
+    golden_subscribers, golden_catalog, api_client_for, operator
+):
+    draft = catalog_services.plan_version_clone(
+        version=golden_catalog.version, effective_from=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    )
+    client, account = api_client_for(operator), golden_subscribers.accounts["A"]
+    refused = {
+        "draft": {"productOffering": {"id": str(draft.pk)}},
+        "both": {
+            "productOffering": {"id": str(golden_catalog.version.pk)},
+            "plan": {"id": str(golden_catalog.plan.pk)},
+        },
+        "none": {},
+    }
+    errors = {
+        name: _order(client, account, golden_catalog, "4915112340053", **body).json()["fieldErrors"]
+        for name, body in refused.items()
+    }
+    assert errors == {
+        "draft": {"productOffering": [f"no plan version with id {draft.pk}"]},
+        "both": {"plan": ["name the productOffering or the plan, not both"]},
+        "none": {"productOffering": ["required: the offering (a plan version) or the plan"]},
     }
 
 

@@ -60,7 +60,7 @@ def test_the_api_orders_a_product_for_a_user_and_renames_the_user(
         f"{API}/product",
         {
             "billingAccount": {"id": str(account.pk)},
-            "productOffering": {"id": str(golden_catalog.plan.pk)},
+            "plan": {"id": str(golden_catalog.plan.pk)},
             "msisdn": "+4915112349999",
             "userName": "Max Schmidt",
         },
