@@ -15,6 +15,7 @@ class ChargingConfig(AppConfig):
             "charging.online.panels.subscription_sessions",
         ),
         "subscribers.billingaccount": ("charging.dashboard.billing_account_usage",),
+        "subscribers.customer": ("charging.dashboard.customer_usage",),
     }
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.

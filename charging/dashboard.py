@@ -23,6 +23,7 @@ from charging.views.base import usage_events_visible_to
 from core.console.dashboard import Chart, Figure, Panel
 from core.console.formats import money_text
 from core.periods import billing_period_containing
+from subscribers.selectors import billing_accounts_visible_to
 
 CHART_DAYS = 30
 
@@ -203,3 +204,28 @@ def billing_account_usage(*, obj, user, now: dt.datetime) -> list[Panel]:
         filters={"billing_account": obj.pk},
         title="Usage of the account",
     )
+
+
+CUSTOMER_ACCOUNTS_SHOWN = 5
+
+
+def customer_usage(*, obj, user, now: dt.datetime) -> list[Panel]:
+    """The usage of a customer's billing accounts, on the customer's page: a panel an account.
+
+    A business customer with many accounts shows its first accounts by number; each panel's
+    figures link to that account's events, and the account pages hold the rest.
+    """
+    if not user.has_perm("charging.view_usageevent"):
+        return []
+    accounts = billing_accounts_visible_to(user).filter(customer=obj).order_by("number")
+    panels = []
+    for account in accounts[:CUSTOMER_ACCOUNTS_SHOWN]:
+        events = usage_of_account(usage_events_visible_to(user), account.pk)
+        panels += _usage_panels(
+            events=events,
+            account=account,
+            now=now,
+            filters={"billing_account": account.pk},
+            title=f"Usage of account {account.number}",
+        )
+    return panels

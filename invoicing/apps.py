@@ -8,6 +8,11 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing"
     # The console's home page asks this app for its panel (what finance acts on).
     console_dashboard: tuple = ("invoicing.dashboard.invoicing_panels",)
+    # What a customer's and a billing account's pages show of their bills.
+    console_related: dict = {
+        "subscribers.customer": ("invoicing.panels.customer_bills",),
+        "subscribers.billingaccount": ("invoicing.panels.billing_account_bills",),
+    }
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
     console_menu: tuple = (

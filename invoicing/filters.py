@@ -43,6 +43,11 @@ class InvoiceFilter(ConsoleFilter):
     customer = django_filters.CharFilter(
         field_name="customer_name", lookup_expr="icontains", label="Customer contains"
     )
+    customer_number = django_filters.CharFilter(
+        field_name="billing_account__customer__number",
+        lookup_expr="iexact",
+        label="Customer number",
+    )
     period = django_filters.DateFilter(field_name="period_start_date", label="Period starts on")
     issued_from = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
     issued_until = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
@@ -51,5 +56,5 @@ class InvoiceFilter(ConsoleFilter):
 
     class Meta:
         model = Invoice
-        fields = ["number", "status", "kind", "account", "customer", "period", "issued_from",
-                  "issued_until", "currency", "bill_run"]  # fmt: skip
+        fields = ["number", "status", "kind", "account", "customer", "customer_number", "period",
+                  "issued_from", "issued_until", "currency", "bill_run"]  # fmt: skip

@@ -1,8 +1,10 @@
 """List, detail, form and action views that every console page is built from."""
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Sum
 from django.http import HttpResponseRedirect
 from django.utils import timezone
@@ -142,13 +144,26 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
         first.column._footer = "Total of the list" if len(rows) <= 1 else "Totals of the list"
         for name in names:
             lines = []
+            places = _decimal_places(model, table.columns[name].accessor)
             for row in rows:
                 total = row[f"total_{name}"] if row[f"total_{name}"] is not None else 0
+                if places is not None:
+                    # A sum keeps the column's places on every database (SQLite sums floats).
+                    total = Decimal(str(total)).quantize(Decimal(1).scaleb(-places))
                 unit = f" {row[currency_field]}" if currency_field else ""
                 lines.append(f"{total}{unit}")
             table.columns[name].column._footer = format_html_join(
                 "", "<div>{}</div>", ((line,) for line in lines)
             )
+
+
+def _decimal_places(model, accessor: str) -> int | None:
+    """Return the decimal places of the model field an accessor names, if a decimal field."""
+    try:
+        field = model._meta.get_field(str(accessor).split(".")[0])
+    except FieldDoesNotExist:
+        return None
+    return getattr(field, "decimal_places", None)
 
 
 class ConsoleDetailView(ModelPermissionMixin, generic.DetailView):

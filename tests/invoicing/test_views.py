@@ -165,3 +165,36 @@ def test_the_invoice_register_lists_issued_documents_per_tax_rate(run, finance, 
     ]
     page = console_client_for(finance).get("/invoicing/invoices/")
     assert "/invoicing/invoices/register.csv" in page.content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_account_and_its_customer_show_their_bills_linked_to_the_list(
+    run, finance, console_client_for
+):
+    from invoicing.services import invoice_issue
+
+    invoice = Invoice.objects.get(customer_name__startswith="Alice")
+    invoice_issue(invoice=invoice)
+    invoice.refresh_from_db()
+    account = invoice.billing_account
+    client = console_client_for(finance)
+    for page_url in (account.get_absolute_url(), account.customer.get_absolute_url()):
+        page = client.get(page_url)
+        panel = next(p for p in page.context["related_panels"] if p.title == "Invoices")
+        figures = {figure.label: figure for figure in panel.figures}
+        assert figures["Invoices"].value == 1
+        latest = figures[f"Latest invoice, {invoice.number} of 02 Nov 2026"]
+        assert latest.value == "71.40 EUR (issued)"
+        assert latest.url == invoice.get_absolute_url()
+        unpaid = figures["Issued and not yet paid in full, gross"]
+        assert unpaid.value == "71.40 EUR (1)"
+        listed = client.get(figures["Invoices"].url)
+        assert [row.record for row in listed.context["table"].page.object_list] == [invoice]
+        assert client.get(unpaid.url).context["table"].paginator.count == 1
+
+
+def test_a_customer_page_shows_the_usage_of_each_of_its_accounts(run, auditor, console_client_for):
+    account = Invoice.objects.get(customer_name__startswith="Bob").billing_account
+    page = console_client_for(auditor).get(account.customer.get_absolute_url())
+    titles = [panel.title for panel in page.context["related_panels"]]
+    assert f"Usage of account {account.number}" in titles
