@@ -35,11 +35,11 @@ def _bills_panel(invoices, filters: dict, title: str) -> list[Panel]:
     ]
     latest = bills.exclude(status=InvoiceStatus.DRAFT).order_by("-issue_date", "-pk").first()
     if latest is not None:
-        gross = money_text(latest.gross_total, latest.currency)
         figures.append(
             Figure(
-                f"Latest invoice, {latest.number} of {latest.issue_date:%d %b %Y}",
-                f"{gross} ({latest.get_status_display()})",
+                f"Latest invoice, {latest.number} of {latest.issue_date:%d %b %Y}: "
+                f"{latest.get_status_display()}",
+                money_text(latest.gross_total, latest.currency),
                 latest.get_absolute_url(),
             )
         )
@@ -50,10 +50,11 @@ def _bills_panel(invoices, filters: dict, title: str) -> list[Panel]:
         .order_by("currency")
     )
     for row in unpaid:
+        count = row["count"]
         figures.append(
             Figure(
-                "Issued and not yet paid in full, gross",
-                f"{money_text(row['gross'], row['currency'])} ({row['count']})",
+                f"Issued, not yet paid in full ({count} invoice{'s' if count != 1 else ''})",
+                money_text(row["gross"], row["currency"]),
                 _list(kind=InvoiceKind.INVOICE, currency=row["currency"], **filters),
             )
         )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from charging.online.models import ChargingNotification, SessionStatus
 from charging.online.selectors import charging_sessions_visible_to
 from core.console.dashboard import Figure, Panel
+from core.console.formats import rated_text
 
 
 def subscription_sessions(*, obj, user, now: dt.datetime) -> list[Panel]:
@@ -30,7 +31,7 @@ def subscription_sessions(*, obj, user, now: dt.datetime) -> list[Panel]:
                 Figure("Live sessions", totals["count"], live_url),
                 Figure(
                     "Money held by reservations",
-                    f"{(totals['money'] or Decimal('0')):f}",
+                    rated_text(totals["money"] or Decimal("0"), obj.billing_account.currency),
                     live_url,
                 ),
                 Figure(

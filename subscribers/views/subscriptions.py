@@ -6,6 +6,7 @@ from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from core.console.views import ConsoleDetailView, ConsoleListView
 from core.periods import local_midnight
@@ -122,7 +123,15 @@ class SubscriptionDetailView(ConsoleDetailView):
         return [
             ("MSISDN", f"+{subscription.msisdn}"),
             ("Status", subscription.get_status_display()),
-            ("Plan", f"{subscription.plan.code} — {subscription.plan.name}"),
+            (
+                "Plan",
+                format_html(
+                    '<a href="{}">{}</a> — {}',
+                    subscription.plan.get_absolute_url(),
+                    subscription.plan.code,
+                    subscription.plan.name,
+                ),
+            ),
             ("Used by", subscription.user_name or "the account holder"),
             ("SIM", f"{sim.iccid} (IMSI {sim.imsi})" if sim else None),
             ("Activated", instant_text(subscription.activated_at)),

@@ -104,7 +104,7 @@ def test_the_subscription_page_shows_its_live_sessions(live, operator, console_c
     html = console_client_for(operator).get(subscription.get_absolute_url()).content.decode()
     assert "Online charging" in html
     assert "Money held by reservations" in html
-    assert "0.180000" in html
+    assert "0.180000 EUR" in html
 
 
 def test_another_brand_sees_no_session(live, other_brand_operator, console_client_for,

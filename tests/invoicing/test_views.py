@@ -183,11 +183,11 @@ def test_an_account_and_its_customer_show_their_bills_linked_to_the_list(
         panel = next(p for p in page.context["related_panels"] if p.title == "Invoices")
         figures = {figure.label: figure for figure in panel.figures}
         assert figures["Invoices"].value == 1
-        latest = figures[f"Latest invoice, {invoice.number} of 02 Nov 2026"]
-        assert latest.value == "71.40 EUR (issued)"
+        latest = figures[f"Latest invoice, {invoice.number} of 02 Nov 2026: issued"]
+        assert latest.value == "71.40 EUR"
         assert latest.url == invoice.get_absolute_url()
-        unpaid = figures["Issued and not yet paid in full, gross"]
-        assert unpaid.value == "71.40 EUR (1)"
+        unpaid = figures["Issued, not yet paid in full (1 invoice)"]
+        assert unpaid.value == "71.40 EUR"
         listed = client.get(figures["Invoices"].url)
         assert [row.record for row in listed.context["table"].page.object_list] == [invoice]
         assert client.get(unpaid.url).context["table"].paginator.count == 1
