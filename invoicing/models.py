@@ -460,6 +460,15 @@ class InvoiceDocument(models.Model):
     def __str__(self) -> str:
         return f"{self.invoice} ({self.format})"
 
+    @property
+    def label(self) -> str:
+        """What the document is, in finance's words: a PDF, or a Factur-X e-invoice PDF."""
+        if self.format == DocumentFormat.CII:
+            return "EN 16931 CII XML (the e-invoice inside the PDF)"
+        if self.invoice.documents.filter(format=DocumentFormat.CII).exists():
+            return "PDF (Factur-X e-invoice, PDF/A-3)"
+        return "PDF"
+
 
 class InvoiceProfile(models.Model):
     """What a brand's invoices say of the supplier: legal name, address, VAT id, bank account

@@ -3,6 +3,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from core.console.formats import money_text, percent_text, rated_text
 from core.console.tables import ConsoleTable
 from invoicing.models import BillCycle, BillRun, Invoice, InvoiceLine
 
@@ -110,6 +111,25 @@ class InvoiceLineTable(ConsoleTable):
         per_page = 200
         sequence = ("position", "kind", "subscription", "description", "period", "quantity",
                     "rated_amount", "tax_rate", "amount")  # fmt: skip
+
+    # Exports keep the numbers (typed cells); the page shows them with their unit.
+    def value_tax_rate(self, value):
+        return value
+
+    def value_rated_amount(self, value):
+        return value
+
+    def value_amount(self, value):
+        return value
+
+    def render_tax_rate(self, value):
+        return percent_text(value)
+
+    def render_rated_amount(self, value, record):
+        return rated_text(value, record.invoice.currency)
+
+    def render_amount(self, value, record):
+        return money_text(value, record.invoice.currency)
 
     def render_period(self, record):
         if not record.period_start_date:

@@ -331,7 +331,7 @@ class InvoiceDetailView(ConsoleDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         invoice = self.object
-        lines = invoice.lines.select_related("subscription").order_by("position")
+        lines = invoice.lines.select_related("subscription", "invoice").order_by("position")
         table = InvoiceLineTable(lines, prefix="lines-")
         RequestConfig(self.request, paginate={"per_page": 200}).configure(table)
         previous = selectors.previous_invoice(invoice)

@@ -50,6 +50,14 @@ def rated_text(amount: Decimal | None, currency: str = "") -> str:
     return f"{amount:,.6f} {currency}".rstrip()
 
 
+def percent_text(rate: Decimal | None) -> str:
+    """Show a tax rate kept as a fraction the way a bill shows it: ``0.19`` → ``19 %``."""
+    if rate is None:
+        return "—"
+    shown = (Decimal(rate) * 100).normalize()
+    return f"{shown:f} %"
+
+
 def local_text(instant, fmt: str = "%Y-%m-%d %H:%M", *, zone: str | None = None) -> str:
     """Show an instant in the console's time zone (or the given one), saying which: ``… CET``."""
     if instant is None:

@@ -2,7 +2,7 @@
 
 from django import template
 
-from core.console.formats import money_text, rated_text, readable_quantity
+from core.console.formats import money_text, percent_text, rated_text, readable_quantity
 
 register = template.Library()
 
@@ -23,3 +23,9 @@ def rated(amount, currency=""):
 def quantity(value, base_unit):
     """``{{ seconds|quantity:"s" }}`` → ``1:35 min``; bytes → ``2.00 GB``."""
     return readable_quantity(value, base_unit)
+
+
+@register.filter
+def percent(rate):
+    """``{{ 0.19|percent }}`` → ``19 %``: a tax rate as a bill shows it."""
+    return percent_text(rate)

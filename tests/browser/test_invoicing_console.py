@@ -32,7 +32,7 @@ def test_finance_runs_reviews_and_issues_a_bill_run(login, live_server, role_use
 
     page.click("#invoices table tbody tr >> nth=0 >> a")
     assert page.locator("#invoice-status").inner_text() == "draft"
-    assert page.locator("#gross-total").inner_text() == "71.40"
+    assert page.locator("#gross-total").inner_text() == "71.40 EUR"
     page.click(".page-head .actions >> text=Issue")
     page.click("button[type=submit]:has-text('Issue')")
     page.wait_for_load_state()
