@@ -6,7 +6,12 @@ so a price changed on a draft card's row is seen on the card. Many-to-many chang
 names added and removed (``eligible plans: + SMART-10``), not as rows of the link table.
 """
 
+import datetime as dt
+
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
+
+from core.console.formats import local_text
 
 CHANGE_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -65,7 +70,7 @@ def _change(model, change) -> dict:
     field = model._meta.get_field(change.field)
     label = str(field.verbose_name)
     if not field.many_to_many:
-        return {"field": label, "old": change.old, "new": change.new, "text": ""}
+        return {"field": label, "old": _shown(change.old), "new": _shown(change.new), "text": ""}
     target = field.related_model._meta.model_name
 
     def ids(rows):
@@ -78,3 +83,14 @@ def _change(model, change) -> dict:
     added = [f"+ {names.get(pk, pk)}" for pk in sorted(new - old)]
     removed = [f"− {names.get(pk, pk)}" for pk in sorted(old - new)]
     return {"field": label, "old": None, "new": None, "text": ", ".join(added + removed) or "—"}
+
+
+def _shown(value):
+    """Show a changed value as every page does: instants in the console's zone, yes and no."""
+    if isinstance(value, dt.datetime):
+        return local_text(value) if timezone.is_aware(value) else value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return None if value == "" else value

@@ -40,3 +40,14 @@ def test_admin_back_door_is_for_admins_only(console_client_for, admin_user, oper
     assert console_client_for(operator).get(url).status_code == 302
     client.force_login(admin_user)
     assert client.get(url).status_code == 200
+
+
+def test_a_changed_instant_reads_in_the_consoles_zone_like_every_page(
+    golden_subscribers, console_client_for, auditor
+):
+    anna = golden_subscribers.subscriptions["A"]
+    page = console_client_for(auditor).get(anna.get_absolute_url())
+    activation = next(entry for entry in page.context["history"] if entry["changes"])
+    changes = {change["field"]: change for change in activation["changes"]}
+    assert changes["activated at"]["old"] is None
+    assert changes["activated at"]["new"] == "2026-10-01 00:00 CEST"
