@@ -1,5 +1,6 @@
 """List, detail, form and action views that every console page is built from."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django_tables2 import SingleTableMixin
 
 from core.console.dashboard import related_panels_for
 from core.console.export import table_csv_response, table_xlsx_response
+from core.console.formats import local_text, money_text
 from core.console.history import history_of
 from core.console.tables import PAGE_SIZES
 
@@ -157,6 +159,38 @@ class ConsoleListView(ModelPermissionMixin, SingleTableMixin, FilterView):
             )
 
 
+# Decimal fields that hold a fee, a limit, a balance or a total: money at the currency's minor
+# unit. Per-unit prices (a rate row's 0.0199 a MB) keep their places.
+MONEY_WORDS = ("fee", "limit", "balance", "total")
+
+
+def _currency_of(obj) -> str | None:
+    currency = getattr(obj, "currency", None)
+    if not currency and hasattr(obj, "plan_id"):
+        currency = getattr(obj.plan, "currency", None)
+    return currency if isinstance(currency, str) and currency else None
+
+
+def field_text(obj, name: str):
+    """Show one field of a detail page as every page does: a linked object, money with its
+    currency, an instant in the console's zone with the zone, yes and no."""
+    field = obj._meta.get_field(name)
+    display = getattr(obj, f"get_{name}_display", None)
+    value = display() if display else getattr(obj, name)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if field.is_relation and hasattr(value, "get_absolute_url"):
+        return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value)
+    if isinstance(value, dt.datetime):
+        return local_text(value)
+    currency = _currency_of(obj)
+    if isinstance(value, Decimal) and currency and any(word in name for word in MONEY_WORDS):
+        return money_text(value, currency)
+    return value
+
+
 def _decimal_places(model, accessor: str) -> int | None:
     """Return the decimal places of the model field an accessor names, if a decimal field."""
     try:
@@ -174,15 +208,9 @@ class ConsoleDetailView(ModelPermissionMixin, generic.DetailView):
 
     def get_fields(self):
         obj = self.object
-        rows = []
-        for name in self.fields:
-            field = obj._meta.get_field(name)
-            display = getattr(obj, f"get_{name}_display", None)
-            value = display() if display else getattr(obj, name)
-            if isinstance(value, bool):
-                value = "yes" if value else "no"
-            rows.append((field.verbose_name, value))
-        return rows
+        return [
+            (obj._meta.get_field(name).verbose_name, field_text(obj, name)) for name in self.fields
+        ]
 
     def get_actions(self) -> list[dict]:
         """Return the buttons of this page: ``{"label", "url", "style"}``."""
