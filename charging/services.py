@@ -360,8 +360,14 @@ def usage_file_retry(*, usage_file: UsageFile, acting_user=None) -> UsageFile:
     from charging.leases import FILE, held_ids
 
     require_every_brand(acting_user, "a host network's usage file")
+    busy = ValidationError({"status": f"file {usage_file.name} is being processed by a worker now"})
+    if usage_file.pk in (held_ids(FILE) or ()):
+        raise busy  # before waiting for the row a live worker's transaction may hold
     with transaction.atomic():
-        usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
+        try:
+            usage_file = UsageFile.objects.select_for_update(nowait=True).get(pk=usage_file.pk)
+        except OperationalError:
+            raise busy from None
         if usage_file.status != FileStatus.PROCESSING:
             raise ValidationError(
                 {"status": f"file {usage_file.name} is {usage_file.status}: nothing to retry"}
@@ -371,9 +377,7 @@ def usage_file_retry(*, usage_file: UsageFile, acting_user=None) -> UsageFile:
                 {"status": f"file {usage_file.name} is rated in parts: retry its parts"}
             )
         if usage_file.pk in (held_ids(FILE) or ()):
-            raise ValidationError(
-                {"status": f"file {usage_file.name} is being processed by a worker now"}
-            )
+            raise busy
         by = f" by {acting_user}" if _user(acting_user) else ""
         usage_file.worker_started_at = None
         usage_file.status_detail = (
