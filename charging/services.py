@@ -212,7 +212,7 @@ def _take_over(usage_file: UsageFile, original: UsageFile) -> UsageFile:
     usage_file.content.delete(save=False)
     original.worker_started_at = None
     original.status_detail = (
-        f"sent again on {local_text(timezone.now())} while stalled: processed again from the "
+        f"Sent again on {local_text(timezone.now())} while stalled: processed again from the "
         "start; nothing of the earlier attempt was written"
     )
     original.save(update_fields=["worker_started_at", "status_detail"])
@@ -381,7 +381,7 @@ def usage_file_retry(*, usage_file: UsageFile, acting_user=None) -> UsageFile:
         by = f" by {acting_user}" if _user(acting_user) else ""
         usage_file.worker_started_at = None
         usage_file.status_detail = (
-            f"retried on {local_text(timezone.now())}{by}: no worker held it any more; "
+            f"Retried on {local_text(timezone.now())}{by}: no worker held it any more; "
             "nothing of the earlier attempt was written"
         )
         usage_file.save(update_fields=["worker_started_at", "status_detail"])

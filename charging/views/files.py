@@ -122,7 +122,10 @@ class UsageFileDetailView(ConsoleDetailView):
                 }
             )
         may_retry = every_brand and self.can("retry")
-        if may_retry and self._stalled:
+        waiting = self.object.status == FileStatus.PROCESSING and (
+            not self.object.part_count and self.object.worker_started_at is None
+        )
+        if may_retry and (self._stalled or waiting):
             actions.append(
                 {
                     "label": "Retry processing",
@@ -176,7 +179,9 @@ class UsageFileDetailView(ConsoleDetailView):
             and not usage_file.part_count
             and usage_file.worker_started_at is None,
             refresh_seconds=REFRESH_SECONDS
-            if usage_file.status == FileStatus.PROCESSING and not self._stalled
+            if usage_file.status == FileStatus.PROCESSING
+            and not self._stalled
+            and not any(part.stalled for part in self._parts)
             else None,
             events_in_error=usage_events_visible_to(user)
             .filter(usage_file=usage_file, rating_status=RatingStatus.ERROR)
@@ -194,9 +199,10 @@ class UsageFileRetryView(ConsoleActionView):
     permission_action = "retry"
     verb = "Retry processing"
     explanation = (
-        "The worker that was processing this file stopped before it finished (its process or "
-        "its machine went away). Nothing of that attempt was written: a worker reads and rates "
-        "the whole file again from the start, and no record is ever charged twice."
+        "No worker holds this file: the worker that was processing it stopped before it "
+        "finished (its process or its machine went away), or no worker took it. Nothing of an "
+        "earlier attempt was written: a worker reads and rates the whole file from the start, "
+        "and no record is ever charged twice."
     )
 
     def get_queryset(self):
