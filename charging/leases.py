@@ -25,7 +25,7 @@ import random
 import time
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +60,19 @@ def worker_lease(namespace: int, pk: int):
     try:
         yield
     finally:
-        if connection.connection is not None and not connection.needs_rollback:
+        _release(namespace, pk)
+
+
+def _release(namespace: int, pk: int) -> None:
+    if connection.connection is not None and not connection.needs_rollback:
+        try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, pk])
-        elif connection.connection is not None:
-            connection.close()  # a broken session: closing it releases the lock
+            return
+        except DatabaseError:
+            logger.warning("lease (%s, %s): unlock failed, closing the session", namespace, pk)
+    if connection.connection is not None:
+        connection.close()  # closing the session releases its locks
 
 
 def held_ids(namespace: int) -> set[int] | None:
