@@ -230,10 +230,9 @@ class UsageFileRetryPartsView(ConsoleActionView):
         return usage_files_visible_to(self.request.user)
 
     def perform(self, usage_file):
+        # The service committed the parts' new status: each is dispatched at once.
         for part_id in usage_file_parts_retry(usage_file=usage_file, acting_user=self.request.user):
-            transaction.on_commit(
-                lambda part_id=part_id: usage_file_part_process_task.delay(part_id), robust=True
-            )
+            usage_file_part_process_task.delay(part_id)
 
 
 class UsageFileDownloadView(ModelPermissionMixin, generic.View):
