@@ -11,6 +11,7 @@ processed every time, and the buckets, fair-use counts and events at the end are
 rating the same files one after the other.
 """
 
+import datetime as dt
 import logging
 import os
 import threading
@@ -21,6 +22,7 @@ from django.db.models import Sum
 
 from charging.models import FairUseCount, FileStatus, UsageEvent, UsageFile
 from charging.services import usage_file_process, usage_file_receive
+from charging.usage_store import usage_months_ensure
 from subscribers.models import BucketMovement
 from tests.charging.factories import build_rating_catalogue, cdr_file, file_name, subscriber_add
 from tests.charging.test_properties import line_of
@@ -144,6 +146,9 @@ def test_two_files_in_opposite_orders_rated_together_20_times(caplog, chunk, vic
     expected = one_after_the_other(chunk)
     assert len(expected["events"]) == RUNS * 2 * 2 * len(NUMBERS)
     assert not UsageEvent.objects.exists()
+    # The usage store's months exist (the reference run's were rolled back): the two files
+    # contend for their subscribers' allowances only, not for creating a partition.
+    usage_months_ensure(months=[dt.date(2026, 9, 1), dt.date(2026, 10, 1), dt.date(2026, 11, 1)])
 
     with caplog.at_level(logging.WARNING, logger="charging.leases"):
         for run in range(RUNS):
