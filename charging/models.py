@@ -64,6 +64,11 @@ class UsageFile(models.Model):
     )
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    worker_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when a worker last took the file to process it (charging.leases)",
+    )
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -80,6 +85,9 @@ class UsageFile(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["source", "sequence"])]
+        permissions = [
+            ("retry_usagefile", "Can retry a usage file or a part that no worker holds"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -119,6 +127,11 @@ class UsageFilePart(models.Model):
     records_rejected = models.PositiveIntegerField(default=0)
     records_duplicate = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
+    worker_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when a worker last took the part to rate it (charging.leases)",
+    )
     detail = models.CharField(max_length=500, blank=True, help_text="why the part failed")
 
     class Meta:

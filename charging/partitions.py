@@ -157,11 +157,25 @@ def usage_file_part_process(*, part: UsageFilePart, chunk: int | None = None) ->
     ``usage_file_parts_retry`` runs it again once the cause is fixed. Database outages raise
     for the task to retry.
     """
+    from charging.leases import PART, HeldElsewhere, retrying_conflicts, worker_lease
+
     try:
-        return _part_process(part, chunk)
+        # The part's lease (charging.leases): a part whose worker dies is seen stalled at once.
+        with worker_lease(PART, part.pk):
+            UsageFilePart.objects.filter(pk=part.pk, status=PartStatus.QUEUED).update(
+                worker_started_at=timezone.now()
+            )
+            return retrying_conflicts(lambda: _part_process(part, chunk), what=f"part {part.pk}")
+    except HeldElsewhere:
+        logger.info("usage file part %s: another worker holds it now", part.pk)
+        return UsageFilePart.objects.get(pk=part.pk)
     except OperationalError:
         raise
     except Exception as error:
+        from charging.leases import lock_conflict
+
+        if lock_conflict(error):
+            raise
         return _part_failed(part, error)
 
 
@@ -183,21 +197,39 @@ def _part_failed(part: UsageFilePart, error: Exception) -> UsageFilePart:
     return part
 
 
-def usage_file_parts_retry(*, usage_file: UsageFile) -> list[int]:
-    """Queue a split file's failed parts again; return their ids for the caller to dispatch."""
+def usage_file_parts_retry(*, usage_file: UsageFile, acting_user=None) -> list[int]:
+    """Queue a split file's failed and stalled parts again; return their ids to dispatch.
+
+    A part is stalled when a worker took it and no live worker holds it any more (its worker
+    was lost: charging.leases): its transaction was rolled back whole, nothing of it is written.
+    A part some worker holds now is left to it. A user limited to some brands is refused.
+    """
+    from charging.leases import PART, held_ids
+    from subscribers.selectors import require_every_brand
+
+    require_every_brand(acting_user, "a host network's usage file")
     with transaction.atomic():
         usage_file = UsageFile.objects.select_for_update().get(pk=usage_file.pk)
         if usage_file.status != FileStatus.PROCESSING:
             raise ValidationError({"status": f"file {usage_file.name} is {usage_file.status}"})
-        failed = list(
-            usage_file.parts.filter(status=PartStatus.FAILED).values_list("pk", flat=True)
+        held = held_ids(PART) or set()
+        stalled = Q(status=PartStatus.QUEUED, worker_started_at__isnull=False) & ~Q(pk__in=held)
+        retried = list(
+            usage_file.parts.filter(Q(status=PartStatus.FAILED) | stalled)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        if not failed:
-            raise ValidationError({"parts": f"file {usage_file.name} has no failed part"})
-        UsageFilePart.objects.filter(pk__in=failed).update(status=PartStatus.QUEUED, detail="")
+        if not retried:
+            raise ValidationError(
+                {"parts": f"file {usage_file.name} has no failed part and no part left by a worker"}
+            )
+        UsageFilePart.objects.filter(pk__in=retried).update(
+            status=PartStatus.QUEUED, detail="", worker_started_at=None
+        )
         usage_file.status_detail = ""
         usage_file.save(update_fields=["status_detail"])
-    return failed
+    logger.info("usage file %s: parts %s retried", usage_file.name, retried)
+    return retried
 
 
 def _part_process(part: UsageFilePart, chunk: int | None) -> UsageFilePart:

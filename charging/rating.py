@@ -74,7 +74,9 @@ class RatingRun:
                 wanted.append(
                     (term.subscription_id, term.billing_account_id, period.start, period.end)
                 )
-        buckets_grant(periods=wanted)
+        # In subscription id order: two runs granting the same subscribers insert (and wait on
+        # each other's inserts) in one global order, never in opposite orders (issue 13).
+        buckets_grant(periods=sorted(wanted, key=lambda period: (period[0], period[2])))
 
     def _load_buckets(self, terms) -> None:
         subscription_ids = {t.subscription_id for t in terms} - {

@@ -1,14 +1,17 @@
 """Reads of charging that are more than one ORM call."""
 
-from django.db.models import CharField, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, Case, CharField, Func, Q, QuerySet, Value, When
 
 from catalog.selectors import brands_of
 from charging.cdr import HEADER
 from charging.models import (
+    FileStatus,
+    PartStatus,
     RejectedRecord,
     SequenceGap,
     UsageEvent,
     UsageFile,
+    UsageFilePart,
     UsageRecordKey,
 )
 from subscribers.models import Subscription, SubscriptionTerm
@@ -43,6 +46,81 @@ def usage_file_content_type(*, usage_file: UsageFile) -> str:
     if usage_file.name.endswith(".json"):
         return "application/json"
     return "text/csv; charset=utf-8"
+
+
+# --- files and parts no worker holds (issue 13) --------------------------------------------
+#
+# A worker holds a session advisory lock on the file (or part) it works on (charging.leases);
+# PostgreSQL drops it when the worker's process or connection dies. A file a worker started, still
+# processing, whose lock nobody holds, is stalled: nothing of it was written, it can be retried.
+
+
+def _stalled_file_filter(held: set[int]) -> Q:
+    return Q(status=FileStatus.PROCESSING, part_count=0, worker_started_at__isnull=False) & ~Q(
+        pk__in=held
+    )
+
+
+def _stalled_part_filter(held: set[int]) -> Q:
+    return Q(status=PartStatus.QUEUED, worker_started_at__isnull=False) & ~Q(pk__in=held)
+
+
+def usage_files_stalled(files: QuerySet[UsageFile] | None = None) -> QuerySet[UsageFile]:
+    """Files (of ``files``, all by default) left processing whole by a worker that is gone.
+
+    A split file is not stalled itself: its parts are (usage_file_parts_stalled). On a database
+    that cannot tell who holds a lock (SQLite), none.
+    """
+    from charging.leases import FILE, held_ids
+
+    files = UsageFile.objects.all() if files is None else files
+    held = held_ids(FILE)
+    return files.none() if held is None else files.filter(_stalled_file_filter(held))
+
+
+def usage_file_parts_stalled(
+    parts: QuerySet[UsageFilePart] | None = None,
+) -> QuerySet[UsageFilePart]:
+    """Parts of split files a worker took and no live worker holds any more (a lost worker)."""
+    from charging.leases import PART, held_ids
+
+    parts = UsageFilePart.objects.all() if parts is None else parts
+    held = held_ids(PART)
+    return parts.none() if held is None else parts.filter(_stalled_part_filter(held))
+
+
+def usage_files_with_stalled(files: QuerySet[UsageFile]) -> QuerySet[UsageFile]:
+    """Annotate files with ``stalled``: processing whole, or one of its parts, with no worker."""
+    from charging.leases import FILE, held_ids
+
+    held_files = held_ids(FILE)
+    if held_files is None:
+        return files.annotate(stalled=Value(False, output_field=BooleanField()))
+    parts = usage_file_parts_stalled().values("usage_file_id")
+    return files.annotate(
+        stalled=Case(
+            When(_stalled_file_filter(held_files), then=Value(True)),
+            When(status=FileStatus.PROCESSING, pk__in=parts, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def usage_file_parts_with_stalled(parts: QuerySet[UsageFilePart]) -> QuerySet[UsageFilePart]:
+    """Annotate parts with ``stalled``: a worker took the part and no live worker holds it."""
+    from charging.leases import PART, held_ids
+
+    held = held_ids(PART)
+    if held is None:
+        return parts.annotate(stalled=Value(False, output_field=BooleanField()))
+    return parts.annotate(
+        stalled=Case(
+            When(_stalled_part_filter(held), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
 
 
 # --- brand scoping --------------------------------------------------------------------------

@@ -111,6 +111,8 @@ def usage_file_receive(
     )
     original = original.first()
     if original is not None:
+        if _stalled(original):
+            return _take_over(usage_file, original)
         return _refuse_duplicate(usage_file, original)
     if parsed is None:
         usage_file.status = FileStatus.FAILED
@@ -192,6 +194,32 @@ def _stored_lines(usage_file: UsageFile):
         usage_file.content.close()
 
 
+def _stalled(usage_file: UsageFile) -> bool:
+    from charging.selectors import usage_files_stalled
+
+    return (
+        usage_file.status == FileStatus.PROCESSING
+        and usage_files_stalled(UsageFile.objects.filter(pk=usage_file.pk)).exists()
+    )
+
+
+def _take_over(usage_file: UsageFile, original: UsageFile) -> UsageFile:
+    """The same bytes sent again while their file is stalled: the file is processed again.
+
+    Its worker died with nothing written (charging.leases), so the resend is not a duplicate
+    (R17): the stalled file takes it, and this copy of the bytes is not kept twice.
+    """
+    usage_file.content.delete(save=False)
+    original.worker_started_at = None
+    original.status_detail = (
+        f"Sent again on {local_text(timezone.now())} while stalled: processed again from the "
+        "start; nothing of the earlier attempt was written"
+    )
+    original.save(update_fields=["worker_started_at", "status_detail"])
+    logger.info("usage file %s: sent again while stalled, taken over", original.name)
+    return original
+
+
 def _refuse_duplicate(usage_file: UsageFile, original: UsageFile) -> UsageFile:
     usage_file.pk = None
     usage_file.status = FileStatus.DUPLICATE
@@ -264,7 +292,29 @@ def usage_file_process(
     same result for the files the one-pass path takes; it hands over to the two passes (its work
     undone) at the first record that tells it the file is not one of them. A file that brings
     records of sessions charged online takes the two passes, which skip them (R23).
+
+    The worker holds the file's lease (charging.leases) while it works: a file whose worker
+    dies is seen stalled at once and can be retried (usage_file_retry). A file another live
+    worker holds is refused (ValidationError). A transaction chosen as a deadlock's victim runs
+    again, a few times (issue 13).
     """
+    from charging.leases import FILE, HeldElsewhere, retrying_conflicts, worker_lease
+
+    try:
+        with worker_lease(FILE, usage_file.pk):
+            UsageFile.objects.filter(pk=usage_file.pk, status=FileStatus.PROCESSING).update(
+                worker_started_at=timezone.now()
+            )
+            return retrying_conflicts(
+                lambda: _process(usage_file, chunk, one_pass), what=f"usage file {usage_file}"
+            )
+    except HeldElsewhere:
+        raise ValidationError(
+            {"status": f"file {usage_file.name} is being processed by another worker now"}
+        ) from None
+
+
+def _process(usage_file: UsageFile, chunk: int, one_pass: bool) -> UsageFile:
     from charging.usage_store import usage_months_ensure_for_file
 
     try:
@@ -285,11 +335,57 @@ def usage_file_process(
     except (ValidationError, OperationalError):
         raise  # a file not to process, or the database away for a while: the caller retries
     except Exception as error:
+        from charging.leases import lock_conflict
+
+        if lock_conflict(error):  # COPY raises psycopg's own errors: retried like the others
+            raise
         return _processing_failed(usage_file, error)
     logger.info(
         "usage file %s: read %s, accepted %s, rejected %s, duplicates %s",
         usage_file.name, counts.read, counts.accepted, counts.rejected, counts.duplicate,
     )  # fmt: skip
+    return usage_file
+
+
+def usage_file_retry(*, usage_file: UsageFile, acting_user=None) -> UsageFile:
+    """Hand a file that no worker holds back to the workers; the caller dispatches it.
+
+    For a file left processing by a worker that died (kill -9, a lost host: its lease is gone,
+    charging.leases) or one whose worker never came. Its transaction was rolled back whole, so
+    nothing of the attempt was written and it is processed from the start; its records are
+    never counted twice (R16, R17). A file split into parts is retried part by part
+    (charging.partitions usage_file_parts_retry). A user limited to some brands is refused: a
+    host network's file charges every brand it names.
+    """
+    from charging.leases import FILE, held_ids
+
+    require_every_brand(acting_user, "a host network's usage file")
+    busy = ValidationError({"status": f"file {usage_file.name} is being processed by a worker now"})
+    if usage_file.pk in (held_ids(FILE) or ()):
+        raise busy  # before waiting for the row a live worker's transaction may hold
+    with transaction.atomic():
+        try:
+            usage_file = UsageFile.objects.select_for_update(nowait=True).get(pk=usage_file.pk)
+        except OperationalError:
+            raise busy from None
+        if usage_file.status != FileStatus.PROCESSING:
+            raise ValidationError(
+                {"status": f"file {usage_file.name} is {usage_file.status}: nothing to retry"}
+            )
+        if usage_file.part_count:
+            raise ValidationError(
+                {"status": f"file {usage_file.name} is rated in parts: retry its parts"}
+            )
+        if usage_file.pk in (held_ids(FILE) or ()):
+            raise busy
+        by = f" by {acting_user}" if _user(acting_user) else ""
+        usage_file.worker_started_at = None
+        usage_file.status_detail = (
+            f"Retried on {local_text(timezone.now())}{by}: no worker held it any more; "
+            "nothing of the earlier attempt was written"
+        )
+        usage_file.save(update_fields=["worker_started_at", "status_detail"])
+    logger.info("usage file %s: retried%s", usage_file.name, by)
     return usage_file
 
 

@@ -72,9 +72,28 @@ class UnitsColumn(tables.Column):
         return value
 
 
+STALLED_TEXT = "stalled: no worker holds it"
+
+
+class FileStatusColumn(BadgeColumn):
+    """A file's status; a file (or a part of it) that no live worker holds says so (issue 13)."""
+
+    def render(self, value, record):
+        if getattr(record, "stalled", False):
+            return format_html(
+                '<span class="badge stalled" title="its worker stopped: retry it from its '
+                'page">{}</span>',
+                STALLED_TEXT,
+            )
+        return super().render(value, record)
+
+    def value(self, value, record):
+        return "stalled" if getattr(record, "stalled", False) else record.status
+
+
 class UsageFileTable(ConsoleTable):
     name = tables.Column(linkify=True)
-    status = BadgeColumn()
+    status = FileStatusColumn()
     sequence = tables.Column(attrs=NUM, verbose_name="SEQ")
     records_read = tables.Column(attrs=NUM, verbose_name="Read")
     records_accepted = tables.Column(attrs=NUM, verbose_name="Accepted")

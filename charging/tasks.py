@@ -5,8 +5,11 @@ from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import OperationalError
+from django.utils import timezone
 
+from charging.leases import FILE, HeldElsewhere, worker_lease
 from charging.models import FileOrigin, FileStatus, PartStatus, UsageFile, UsageFilePart
 from charging.partitions import usage_file_part_process, usage_file_split
 from charging.services import usage_file_process, usage_file_receive
@@ -14,12 +17,20 @@ from charging.services import usage_file_process, usage_file_receive
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="charging.usage_file_process", acks_late=True)
+@shared_task(
+    name="charging.usage_file_process",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
 def usage_file_process_task(usage_file_id: int) -> dict:
     """Process a received usage file (read, check, rate).
 
     A file of CHARGING_SPLIT_MIN_BYTES or more is split into CHARGING_FILE_PARTS parts by
-    subscriber group (charging.partitions), each rated by a task of its own, in parallel.
+    subscriber group (charging.partitions), each rated by a task of its own, in parallel. A file
+    another live worker holds (charging.leases) is left to it; a database outage (or a deadlock
+    that outlasted its retries) runs the task again later.
     """
     usage_file = UsageFile.objects.get(pk=usage_file_id)
     if usage_file.status != FileStatus.PROCESSING:
@@ -27,12 +38,23 @@ def usage_file_process_task(usage_file_id: int) -> dict:
     parts = settings.CHARGING_FILE_PARTS
     if parts > 1 and usage_file.size >= settings.CHARGING_SPLIT_MIN_BYTES:
         if not usage_file.part_count:
-            usage_file_split(usage_file=usage_file, parts=parts)
+            try:
+                with worker_lease(FILE, usage_file.pk):
+                    UsageFile.objects.filter(pk=usage_file.pk).update(
+                        worker_started_at=timezone.now()
+                    )
+                    usage_file_split(usage_file=usage_file, parts=parts)
+            except HeldElsewhere:
+                return {"file": usage_file.name, "status": "held by another worker"}
         pending = usage_file.parts.exclude(status=PartStatus.DONE).values_list("pk", flat=True)
         for part_id in pending:
             usage_file_part_process_task.delay(part_id)
         return {"file": usage_file.name, "status": usage_file.status, "parts": len(pending)}
-    usage_file = usage_file_process(usage_file=usage_file)
+    try:
+        usage_file = usage_file_process(usage_file=usage_file)
+    except ValidationError as refused:  # processed meanwhile, or held by a live worker
+        usage_file.refresh_from_db()
+        return {"file": usage_file.name, "status": usage_file.status, "detail": refused.messages}
     return {
         "file": usage_file.name,
         "status": usage_file.status,

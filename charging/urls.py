@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("files/", files.UsageFileListView.as_view(), name="usagefile-list"),
     path("files/upload/", files.UsageFileUploadView.as_view(), name="usagefile-create"),
     path("files/<int:pk>/", files.UsageFileDetailView.as_view(), name="usagefile-detail"),
+    path("files/<int:pk>/retry/", files.UsageFileRetryView.as_view(), name="usagefile-retry"),
     path(
         "files/<int:pk>/retry-parts/",
         files.UsageFileRetryPartsView.as_view(),

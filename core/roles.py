@@ -33,6 +33,11 @@ READABLE_APPS = (*BUSINESS_APPS, "core")
 EDITABLE_MODELS = {
     FINANCE: (("core", "webhookendpoint"), ("core", "webhookdelivery")),
 }
+# Single permissions outside a role's editable apps: finance may retry a usage file or a part
+# left by a lost worker (issue 13): usage that never gets rated is revenue never billed.
+GRANTED_PERMISSIONS = {
+    FINANCE: (("charging", "retry_usagefile"),),
+}
 
 
 def role_permissions(role: str):
@@ -45,6 +50,8 @@ def role_permissions(role: str):
         query |= Q(content_type__app_label__in=editable)
     for app_label, model in EDITABLE_MODELS.get(role, ()):
         query |= Q(content_type__app_label=app_label, content_type__model=model)
+    for app_label, codename in GRANTED_PERMISSIONS.get(role, ()):
+        query |= Q(content_type__app_label=app_label, codename=codename)
     if role == ADMIN:
         query |= Q(content_type__app_label__in=("auth", "authtoken"))
     return Permission.objects.filter(query)

@@ -28,6 +28,7 @@ from charging.models import (
     ChargingSession,
     FileOrigin,
     FileStatus,
+    PartStatus,
     RatingError,
     RatingStatus,
     RejectedRecord,
@@ -194,6 +195,20 @@ class SequenceGapSerializer(ResourceSerializer):
         return "open" if gap.resolved_at is None else "resolved"
 
 
+class UsageFilePartSerializer(serializers.Serializer):
+    """One part of a file rated by parallel workers (charging.partitions)."""
+
+    number = serializers.IntegerField(read_only=True)
+    status = inline_enum(PartStatus.values, read_only=True)
+    stalled = serializers.BooleanField(
+        read_only=True, help_text="a worker took it and no live worker holds it any more"
+    )
+    records = serializers.IntegerField(read_only=True)
+    recordCount = RecordCountSerializer(source="*", read_only=True)
+    detail = serializers.CharField(read_only=True, help_text="why the part failed")
+    processedAt = InstantField(source="processed_at", read_only=True, allow_null=True)
+
+
 class UsageFileSerializer(ResourceSerializer):
     """A usage file as received, what became of its records, and why it was held if it was."""
 
@@ -222,9 +237,27 @@ class UsageFileSerializer(ResourceSerializer):
         source="received_by.username", read_only=True, allow_null=True
     )
     processedAt = InstantField(source="processed_at", read_only=True, allow_null=True)
+    stalled = serializers.BooleanField(
+        read_only=True,
+        default=False,
+        help_text="processing, and no live worker holds the file (or one of its parts): its "
+        "worker stopped; nothing of that attempt was written. POST retry (or retryParts)",
+    )
+    part = serializers.SerializerMethodField(
+        help_text="the parts of a file rated by parallel workers (empty: rated whole)"
+    )
 
     class Meta:
         model = UsageFile
+
+    @extend_schema_field(UsageFilePartSerializer(many=True))
+    def get_part(self, usage_file) -> list:
+        if not usage_file.part_count:
+            return []
+        from charging.selectors import usage_file_parts_with_stalled
+
+        parts = usage_file_parts_with_stalled(usage_file.parts.all())
+        return UsageFilePartSerializer(parts, many=True).data
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_content(self, usage_file) -> str | None:

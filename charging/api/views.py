@@ -51,6 +51,7 @@ from charging.online.selectors import (
     charging_notifications_visible_to,
     charging_sessions_visible_to,
 )
+from charging.partitions import usage_file_parts_retry
 from charging.rerating import rerate_job_create
 from charging.selectors import (
     StoredContentMissing,
@@ -59,9 +60,15 @@ from charging.selectors import (
     usage_file_content_open,
     usage_file_content_type,
     usage_files_visible_to,
+    usage_files_with_stalled,
 )
-from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
-from charging.tasks import usage_file_process_task
+from charging.services import (
+    rejected_record_discard,
+    rejected_record_reprocess,
+    usage_file_receive,
+    usage_file_retry,
+)
+from charging.tasks import usage_file_part_process_task, usage_file_process_task
 from charging.usage_json import usage_batch_ingest
 from charging.views.base import rerate_jobs_visible_to, usage_events_visible_to
 from core.api.errors import error_body
@@ -72,6 +79,7 @@ from subscribers.selectors import brands_of
 
 ADD_RERATE_JOB = "charging.add_reratejob"
 CHANGE_REJECTED_RECORD = "charging.change_rejectedrecord"
+RETRY_USAGE_FILE = "charging.retry_usagefile"
 
 # Service field names whose JSON name is not simply their camelCase.
 FIELD_NAMES = {
@@ -168,9 +176,66 @@ class UsageFileViewSet(ChargingViewSet):
     http_method_names = ["get", "post", "head", "options"]
 
     def visible(self, user):
-        return usage_files_visible_to(user).select_related(
+        return usage_files_with_stalled(usage_files_visible_to(user)).select_related(
             "host_network", "duplicate_of", "received_by"
         )
+
+    @extend_schema(
+        request=None,
+        responses={202: api.UsageFileSerializer},
+        description="Hand a file left processing by a worker that stopped (stalled: true, no "
+        "live worker holds it) back to the workers. Nothing of the stopped attempt was written: "
+        "the file is read and rated again from the start, no record charged twice. A file rated "
+        "in parts is retried with retryParts. 400 when the file is not stalled (processed, or "
+        "held by a live worker). Refused (403) to users limited to some brands. Send an "
+        "Idempotency-Key to make a retry safe.",
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        required_permission=RETRY_USAGE_FILE,
+        filter_backends=[],
+        pagination_class=None,
+    )
+    @idempotent
+    def retry(self, request, pk=None):
+        usage_file = self.get_object()
+        refuse_brand_limited(request.user)
+        with service_errors(FIELD_NAMES):
+            usage_file = usage_file_retry(usage_file=usage_file, acting_user=request.user)
+        pk = usage_file.pk
+        transaction.on_commit(lambda: usage_file_process_task.delay(pk), robust=True)
+        return self.represent(usage_file, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={202: api.UsageFileSerializer},
+        description="Queue again the parts of a split file that failed or whose worker stopped "
+        "(part stalled: true). Each was rolled back alone; the other parts are kept. 400 when "
+        "no part is to retry. Refused (403) to users limited to some brands. Send an "
+        "Idempotency-Key to make a retry safe.",
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="retryParts",
+        required_permission=RETRY_USAGE_FILE,
+        filter_backends=[],
+        pagination_class=None,
+    )
+    @idempotent
+    def retry_parts(self, request, pk=None):
+        usage_file = self.get_object()
+        refuse_brand_limited(request.user)
+        with service_errors(FIELD_NAMES):
+            part_ids = usage_file_parts_retry(usage_file=usage_file, acting_user=request.user)
+        for part_id in part_ids:
+            transaction.on_commit(
+                lambda part_id=part_id: usage_file_part_process_task.delay(part_id), robust=True
+            )
+        return self.represent(usage_file, status.HTTP_202_ACCEPTED)
 
     @idempotent
     def create(self, request, *args, **kwargs):

@@ -33,9 +33,17 @@ from charging.selectors import (
     sequence_gaps_visible_to,
     usage_file_content_open,
     usage_file_content_type,
+    usage_file_parts_with_stalled,
+    usage_files_stalled,
     usage_files_visible_to,
+    usage_files_with_stalled,
 )
-from charging.services import rejected_record_discard, rejected_record_reprocess, usage_file_receive
+from charging.services import (
+    rejected_record_discard,
+    rejected_record_reprocess,
+    usage_file_receive,
+    usage_file_retry,
+)
 from charging.tables import RejectedRecordTable, SequenceGapTable, UsageFileTable
 from charging.tasks import usage_file_part_process_task, usage_file_process_task
 from charging.views.base import add_service_errors, usage_events_visible_to
@@ -70,7 +78,7 @@ class UsageFileListView(ConsoleListView):
     title = "Usage files"
 
     def get_queryset(self):
-        return usage_files_visible_to(self.request.user)
+        return usage_files_with_stalled(usage_files_visible_to(self.request.user))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -113,14 +121,21 @@ class UsageFileDetailView(ConsoleDetailView):
                     "url": reverse("charging:usagefile-download", args=[self.object.pk]),
                 }
             )
-        if (
-            every_brand
-            and self.object.status == FileStatus.PROCESSING
-            and self.object.parts.filter(status=PartStatus.FAILED).exists()
-        ):
+        may_retry = every_brand and self.can("retry")
+        waiting = self.object.status == FileStatus.PROCESSING and (
+            not self.object.part_count and self.object.worker_started_at is None
+        )
+        if may_retry and (self._stalled or waiting):
             actions.append(
                 {
-                    "label": "Retry the failed parts",
+                    "label": "Retry processing",
+                    "url": reverse("charging:usagefile-retry", args=[self.object.pk]),
+                }
+            )
+        if may_retry and self.object.status == FileStatus.PROCESSING and self._parts_to_retry:
+            actions.append(
+                {
+                    "label": "Retry the failed or stopped parts",
                     "url": reverse("charging:usagefile-retry-parts", args=[self.object.pk]),
                 }
             )
@@ -132,6 +147,15 @@ class UsageFileDetailView(ConsoleDetailView):
                 }
             )
         return actions
+
+    def get_object(self, queryset=None):
+        usage_file = super().get_object(queryset)
+        self._stalled = usage_files_stalled(UsageFile.objects.filter(pk=usage_file.pk)).exists()
+        self._parts = list(usage_file_parts_with_stalled(usage_file.parts.all()))
+        self._parts_to_retry = [
+            part for part in self._parts if part.stalled or part.status == PartStatus.FAILED
+        ]
+        return usage_file
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -148,8 +172,17 @@ class UsageFileDetailView(ConsoleDetailView):
             title=f"Usage file {usage_file.name}",
             rejects=rejects,
             gaps=list(sequence_gaps_visible_to(user).filter(detected_in=usage_file)),
-            parts=list(usage_file.parts.all()),
-            refresh_seconds=REFRESH_SECONDS if usage_file.status == FileStatus.PROCESSING else None,
+            parts=self._parts,
+            stalled=self._stalled,
+            parts_stalled=any(part.stalled for part in self._parts),
+            waiting=usage_file.status == FileStatus.PROCESSING
+            and not usage_file.part_count
+            and usage_file.worker_started_at is None,
+            refresh_seconds=REFRESH_SECONDS
+            if usage_file.status == FileStatus.PROCESSING
+            and not self._stalled
+            and not any(part.stalled for part in self._parts)
+            else None,
             events_in_error=usage_events_visible_to(user)
             .filter(usage_file=usage_file, rating_status=RatingStatus.ERROR)
             .count()
@@ -159,23 +192,46 @@ class UsageFileDetailView(ConsoleDetailView):
         return context
 
 
-class UsageFileRetryPartsView(ConsoleActionView):
-    """Queue a split file's failed parts again, once the cause of their failure is fixed."""
+class UsageFileRetryView(ConsoleActionView):
+    """Hand a file whose worker stopped back to the workers (issue 13)."""
 
     model = UsageFile
-    verb = "Retry the failed parts"
+    permission_action = "retry"
+    verb = "Retry processing"
     explanation = (
-        "Each failed part was rolled back alone: nothing of it was written, and the file's other "
-        "parts are kept. Its records are read and rated again by a worker; a part never counts "
-        "twice."
+        "No worker holds this file: the worker that was processing it stopped before it "
+        "finished (its process or its machine went away), or no worker took it. Nothing of an "
+        "earlier attempt was written: a worker reads and rates the whole file from the start, "
+        "and no record is ever charged twice."
     )
 
     def get_queryset(self):
         return usage_files_visible_to(self.request.user)
 
     def perform(self, usage_file):
-        require_every_brand(self.request.user, "a host network's usage file")
-        for part_id in usage_file_parts_retry(usage_file=usage_file):
+        usage_file = usage_file_retry(usage_file=usage_file, acting_user=self.request.user)
+        pk = usage_file.pk
+        transaction.on_commit(lambda: usage_file_process_task.delay(pk), robust=True)
+
+
+class UsageFileRetryPartsView(ConsoleActionView):
+    """Queue a split file's failed parts, and those whose worker stopped, again."""
+
+    model = UsageFile
+    permission_action = "retry"
+    verb = "Retry the failed or stopped parts"
+    explanation = (
+        "A failed part, or one whose worker stopped before it finished, was rolled back alone: "
+        "nothing of it was written, and the file's other parts are kept. Its records are read "
+        "and rated again by a worker; a part never counts twice."
+    )
+
+    def get_queryset(self):
+        return usage_files_visible_to(self.request.user)
+
+    def perform(self, usage_file):
+        # The service committed the parts' new status: each is dispatched at once.
+        for part_id in usage_file_parts_retry(usage_file=usage_file, acting_user=self.request.user):
             usage_file_part_process_task.delay(part_id)
 
 

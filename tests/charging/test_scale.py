@@ -321,7 +321,7 @@ def test_a_part_that_fails_is_kept_apart_and_retried_from_the_file_page(
     assert failed_state[:3] == (PartStatus.FAILED, "RuntimeError: a bug", FileStatus.PROCESSING)
     assert failed_state[3].startswith("part 2 failed, nothing of it written (RuntimeError: a bug)")
     assert written == first.records_accepted  # the other part is kept
-    assert "Retry the failed parts" in body and "RuntimeError: a bug" in body
+    assert "Retry the failed or stopped parts" in body and "RuntimeError: a bug" in body
     assert answer.status_code == 302
     assert (second.status, usage_file.status, usage_file.status_detail) == (
         PartStatus.DONE, FileStatus.PROCESSED, "")  # fmt: skip

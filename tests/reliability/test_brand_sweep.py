@@ -861,3 +861,38 @@ def test_a_one_brand_operator_cannot_rerate_everyone_or_another_brand_in_the_ser
             **window,
         )
     assert charging_models.RerateJob.objects.count() == jobs
+
+
+def test_a_one_brand_operator_cannot_retry_a_stalled_file_or_part(world, client):
+    """A file left by a lost worker is every brand's: another brand's operator gets 404 (issue 13).
+
+    Its records are read by nobody yet, so no brand-limited user sees it; the retry actions of
+    the console and of the API answer 404 and change nothing; the service refuses the user.
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from charging.selectors import usage_files_stalled
+    from charging.services import usage_file_retry
+
+    stalled = charging_models.UsageFile.objects.create(
+        name="CDR_HOSTNET_20261101004000_000005.csv", source="HOSTNET", checksum="5" * 64,
+        origin="command", status="processing", worker_started_at=timezone.now(),
+    )  # fmt: skip
+    assert usage_files_stalled().filter(pk=stalled.pk).exists()  # no worker holds it
+    before = database_digest()
+    api = APIClient()
+    api.force_authenticate(world.operator)
+    for action in ("retry", "retryParts"):
+        path = f"/api/v1/charging/usageFile/{stalled.pk}/{action}"
+        assert api.post(path, {}, format="json").status_code == 404
+    client.force_login(world.operator)
+    for name in ("charging:usagefile-retry", "charging:usagefile-retry-parts"):
+        assert client.get(reverse(name, args=[stalled.pk])).status_code == 404
+        assert client.post(reverse(name, args=[stalled.pk])).status_code == 404
+    assert client.get(stalled.get_absolute_url()).status_code == 404
+    with pytest.raises(PermissionDenied):
+        usage_file_retry(usage_file=stalled, acting_user=world.operator)
+    assert database_digest() == before
+    stalled.refresh_from_db()
+    assert (stalled.status, stalled.status_detail) == ("processing", "")
