@@ -518,18 +518,25 @@ def main(argv: list[str] | None = None) -> dict:
     rates = [float(r) for r in options.rates.split(",") if r.strip()]
     doors = ("http", "diameter") if options.door == "both" else (options.door,)
     setup_django()
-    from django.db import connection
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
 
-    old_name = connection.settings_dict["NAME"]
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    database = connections["default"].settings_dict
+    if not database["ENGINE"].endswith("postgresql"):
+        raise SystemExit("the online benchmark needs PostgreSQL (DATABASE_URL)")
+    # A throwaway database of its own, beside any test database of the same name.
+    database["TEST"]["NAME"] = f"test_{database['NAME']}_online_{os.getpid()}"
+    databases = setup_databases(
+        verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
+    )
     try:
         figures = run(doors=doors, sessions=options.sessions, rates=rates,
                       seconds=options.seconds, http_workers=options.http_workers,
                       gy_workers=options.gy_workers, peers=options.peers,
-                      database_name=name)  # fmt: skip
+                      database_name=connections["default"].settings_dict["NAME"])  # fmt: skip
     finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        connections.close_all()
+        teardown_databases(databases, verbosity=0)
     print_result(figures)
     return figures
 

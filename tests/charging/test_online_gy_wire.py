@@ -79,7 +79,12 @@ def check_avp(sent, seen: ET.Element, path: str) -> int:
     vendor = children.get("diameter.avp.vendorId")
     assert (int(vendor.get("show")) if vendor is not None else 0) == sent.vendor_id, path
     assert seen.get("value") == sent.as_bytes().hex(), f"{path}: bytes differ"
-    (value,) = [child for name, child in children.items() if name not in LEAF_SKIP]
+    # The value is the AVP's own field, diameter.<AVP name>; tshark may add interpretations
+    # beside it (e.164.msisdn of a Subscription-Id-Data), which are not the AVP itself.
+    value = next(
+        child for child in seen
+        if child.get("name").startswith("diameter.") and child.get("name") not in LEAF_SKIP
+    )  # fmt: skip
     name = value.get("name")
     assert "Unknown" not in name and "unknown" not in value.get("showname"), f"{path}: {name}"
     checked = 1
