@@ -189,7 +189,7 @@ def start_http(env: dict, port: int, workers: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "billing_site.wsgi:application",
                "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--worker-class", "gthread", "--threads", "8", "--keep-alive", "75",
-               "--backlog", "512", "--log-level", "warning"]  # fmt: skip
+               "--backlog", "512", "--timeout", "120", "--log-level", "warning"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE,
                                stdout=subprocess.DEVNULL)  # fmt: skip
     wait_port(port, process)
@@ -223,7 +223,7 @@ class HttpSession:
 
     def __init__(self, port: int, token: str, msisdn: str, tag: str) -> None:
         self.port, self.token, self.msisdn, self.tag = port, token, msisdn, tag
-        self.step, self.cycle, self.reference = 0, 0, ""
+        self.step, self.cycle, self.reference, self.last_error = 0, 0, "", ""
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -256,7 +256,7 @@ class HttpSession:
                     "invocationSequenceNumber": 0, "chargingId": f"{self.tag}-{self.cycle}",
                     "multipleUnitUsage": [{"ratingGroup": 10,
                                            "requestedUnit": {"totalVolume": 10 * MB}}]}  # fmt: skip
-            status, headers, _ = await self._post(PATH, body)
+            status, headers, payload = await self._post(PATH, body)
             ok = status == 201
             self.reference = headers.get("location", "").rsplit("/", 1)[-1]
         elif kind == "update":
@@ -270,8 +270,14 @@ class HttpSession:
                 "ratingGroup": 10, "usedUnitContainer": [{"totalVolume": 5 * MB}]}]}  # fmt: skip
             status, _, _ = await self._post(f"{PATH}/{self.reference}/release", body)
             ok = status == 204
+        if not ok:
+            self.last_error = f"{kind} HTTP {status}"
         self.step = (self.step + 1) % len(CYCLE) if ok or kind != "initiate" else 0
         return ok
+
+    async def reset(self) -> None:
+        self.writer.close()
+        await self.open()
 
     async def close(self) -> None:
         self.writer.close()
@@ -345,7 +351,7 @@ class GySession:
 
     def __init__(self, connection: GyConnection, msisdn: str, tag: str) -> None:
         self.connection, self.msisdn, self.tag = connection, msisdn, tag
-        self.step, self.cycle = 0, 0
+        self.step, self.cycle, self.last_error = 0, 0, ""
 
     async def open(self) -> None:
         return None
@@ -367,8 +373,13 @@ class GySession:
         )  # fmt: skip
         answer = await self.connection.send(request)
         ok = answer.result_code == 2001
+        if not ok:
+            self.last_error = f"{kind} Result-Code {answer.result_code}"
         self.step = (self.step + 1) % len(CYCLE) if ok or kind != "initiate" else 0
         return ok
+
+    async def reset(self) -> None:
+        return None  # answers are matched by Hop-by-Hop id: a late one is dropped
 
     async def close(self) -> None:
         return None
@@ -383,6 +394,7 @@ async def run_step(sessions: list, rate: float, seconds: float) -> dict:
     count = len(sessions)
     latencies: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
     start = time.perf_counter() + 0.05
 
     async def drive(index: int) -> None:
@@ -395,10 +407,13 @@ async def run_step(sessions: list, rate: float, seconds: float) -> dict:
                 await asyncio.sleep(delay)
             try:
                 ok = await asyncio.wait_for(session.next_request(), timeout=30)
-            except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
-                ok = False
+            except (TimeoutError, ConnectionError, asyncio.IncompleteReadError) as error:
+                ok, session.last_error = False, type(error).__name__
+                await session.reset()  # a late answer must not be read as the next one
             latencies.append(time.perf_counter() - due)
-            errors += 0 if ok else 1
+            if not ok:
+                errors += 1
+                kinds[session.last_error] = kinds.get(session.last_error, 0) + 1
 
     await asyncio.gather(*(drive(i) for i in range(count)))
     elapsed = time.perf_counter() - start
@@ -416,6 +431,7 @@ async def run_step(sessions: list, rate: float, seconds: float) -> dict:
         "p99_ms": round(percentile(0.99), 2),
         "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
         "errors": errors,
+        "error_kinds": kinds,
         "load": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -441,15 +457,20 @@ async def run_door(door: str, *, port: int, world: dict, sessions: int, rates, s
         await client.open()
     steps = []
     try:
-        # Warm up: every session runs a cycle (connections, caches, plans).
-        await run_step(clients, rate=min(200, 50 * len(clients)), seconds=len(clients) * 3 / 200)
+        # Warm up, closed-loop: every session runs one cycle (connections, caches, grants).
+        async def warm(client) -> None:
+            for _ in CYCLE:
+                await client.next_request()
+
+        await asyncio.gather(*(warm(client) for client in clients))
         for rate in rates:
             step = await run_step(clients, rate=rate, seconds=seconds)
             step["door"] = door
             steps.append(step)
+            kinds = step["error_kinds"] or ""
             print(f"{door:5} offered {rate:6.0f}/s  achieved {step['achieved']:7.1f}/s  "
                   f"p50 {step['p50_ms']:7.2f} ms  p95 {step['p95_ms']:7.2f} ms  "
-                  f"p99 {step['p99_ms']:8.2f} ms  errors {step['errors']}  "
+                  f"p99 {step['p99_ms']:8.2f} ms  errors {step['errors']} {kinds}  "
                   f"load {step['load'][0]:.2f}", flush=True)  # fmt: skip
             if step["p99_ms"] > 2000 or step["achieved"] < 0.5 * rate:
                 break  # far past saturation: the next step tells nothing more

@@ -1,11 +1,13 @@
 """The Diameter Gy front door (RFC 4006 over RFC 6733) end to end over loopback TCP."""
 
 import datetime as dt
+import io
 import socket
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 
 from charging.models import UsageEvent
 from charging.online import gy
@@ -171,3 +173,23 @@ def test_only_configured_peers_pass_the_capabilities_exchange(world):
     # The peer's Origin-Host is matched without regard to case (RFC 6733 4.3.1).
     with client_of(server, origin_host=PEER.upper()) as client:
         assert client.watchdog().result_code == gy.SUCCESS
+
+
+def test_the_operator_client_runs_a_session_and_prints_every_answer(world):
+    _, _, server = world
+    out = io.StringIO()
+    call_command("gy_client", "4915100000001", "--port", str(server.port), "--origin-host",
+                 PEER, "--origin-realm", REALM, "--requested", "1000", "--used", "400",
+                 stdout=out)  # fmt: skip
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("CEA: Result-Code 2001 from ocs.billing.local")
+    assert (
+        lines[2] == "CCA-I: Result-Code 2001, granted 1000 (cc-total-octets), Validity-Time 300 s"
+    )
+    assert lines[3].startswith("CCA-U: Result-Code 2001, granted 1000")
+    assert lines[4] == "CCA-T: Result-Code 2001"
+    assert lines[5] == "DWA: Result-Code 2001"
+    assert UsageEvent.objects.get().units == 800
+    with pytest.raises(CommandError, match="3010"):
+        call_command("gy_client", "4915100000001", "--port", str(server.port),
+                     "--origin-host", "stranger.example", "--origin-realm", REALM)  # fmt: skip
