@@ -172,11 +172,19 @@ def server_env(database_name: str) -> dict:
     return env
 
 
+def server_log(door: str):
+    """The server's output goes to a file, never to a pipe nobody reads (a full pipe blocks)."""
+    import tempfile
+
+    return tempfile.NamedTemporaryFile(prefix=f"online-bench-{door}-", suffix=".log", delete=False)
+
+
 def wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stderr.read().decode()[-2000:]}")
+            log = Path(process.args_log).read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the server exited: {log}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
@@ -190,8 +198,9 @@ def start_http(env: dict, port: int, workers: int) -> subprocess.Popen:
                "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--worker-class", "gthread", "--threads", "8", "--keep-alive", "75",
                "--backlog", "512", "--timeout", "120", "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL)  # fmt: skip
+    log = server_log("http")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log, stdout=log)
+    process.args_log = log.name
     wait_port(port, process)
     return process
 
@@ -199,9 +208,9 @@ def start_http(env: dict, port: int, workers: int) -> subprocess.Popen:
 def start_gy(env: dict, port: int, workers: int) -> subprocess.Popen:
     command = [sys.executable, "manage.py", "diameter_gy", "--port", str(port),
                "--workers", str(workers)]  # fmt: skip
-    env = {**env, "DJANGO_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL)  # fmt: skip
+    log = server_log("gy")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log, stdout=log)
+    process.args_log = log.name
     wait_port(port, process)
     return process
 
@@ -213,6 +222,12 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    log = Path(process.args_log)
+    failures = [line for line in log.read_text(errors="replace").splitlines()
+                if "ERROR" in line or "Error" in line]  # fmt: skip
+    for line in failures[-5:]:
+        print(f"  server: {line[:300]}")
+    log.unlink(missing_ok=True)
 
 
 # --- the two kinds of client --------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Run the Diameter Gy server (RFC 4006 credit control) until stopped (Ctrl-C or SIGTERM)."""
 
+import logging
 import signal
 import threading
 
@@ -26,6 +27,9 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, origin_host, realm, workers, **options):
         if port < 1 or workers < 1:
             raise CommandError("--port and --workers are 1 or more")
+        if options["verbosity"] < 2:
+            # python-diameter logs every message at INFO: a line per request is too dear.
+            logging.getLogger("diameter").setLevel(logging.WARNING)
         server = GyServer(host=host, port=port, origin_host=origin_host, realm=realm,
                           workers=workers)  # fmt: skip
         try:
