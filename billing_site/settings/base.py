@@ -262,6 +262,7 @@ OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
 # Online charging (charging.online): how long a grant is valid (R22) and how often the beat task
 # charging.reservations_expire releases the grants nobody committed or released in time.
 ONLINE_VALIDITY_SECONDS = int(os.environ.get("ONLINE_VALIDITY_SECONDS", "300"))
+ONLINE_CATALOG_CACHE_SECONDS = float(os.environ.get("ONLINE_CATALOG_CACHE_SECONDS", "30"))
 ONLINE_EXPIRY_SWEEP_SECONDS = int(os.environ.get("ONLINE_EXPIRY_SWEEP_SECONDS", "30"))
 # A balance below this (in the account's currency) raises a balance.low webhook, once a period.
 ONLINE_LOW_BALANCE = os.environ.get("ONLINE_LOW_BALANCE", "2.00")

@@ -16,3 +16,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests change the catalogue between requests: no catalogue shared across online requests.
+ONLINE_CATALOG_CACHE_SECONDS = 0

@@ -238,3 +238,31 @@ class ChargingNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.detail}"
+
+
+class DiameterPeer(models.Model):
+    """A Diameter node of a host network allowed to speak Gy to us (its Origin-Host).
+
+    The Gy server accepts a capabilities exchange (CER) only from an active peer, and charges
+    a peer's credit-control requests to its host network (``manage.py gy_peer``).
+    """
+
+    host_network = models.ForeignKey(HostNetwork, on_delete=models.CASCADE, related_name="+")
+    origin_host = models.CharField(
+        max_length=255, unique=True, help_text="the peer's Origin-Host (DiameterIdentity)"
+    )
+    origin_realm = models.CharField(max_length=255, help_text="the peer's Origin-Realm")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["host_network", "origin_host"]
+
+    def __str__(self) -> str:
+        return f"{self.host_network} {self.origin_host}"
+
+    def save(self, *args, **kwargs):
+        # DiameterIdentity is compared case-insensitively (RFC 6733 4.3.1).
+        self.origin_host = self.origin_host.lower()
+        self.origin_realm = self.origin_realm.lower()
+        super().save(*args, **kwargs)

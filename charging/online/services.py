@@ -20,6 +20,7 @@ nothing (R20): a UNIQUE (session, request number) key.
 import dataclasses
 import datetime as dt
 import secrets
+import time
 import uuid
 from decimal import Decimal
 
@@ -135,6 +136,27 @@ def charging_client_authenticate(token: str) -> ChargingClient | None:
 
 # --- the state a hold needs ------------------------------------------------------------------
 
+_shared_catalog: tuple[float, CatalogCache] | None = None
+
+
+def shared_catalog() -> CatalogCache:
+    """The catalogue indexes of this process, rebuilt every ``ONLINE_CATALOG_CACHE_SECONDS``.
+
+    Loading the rate cards, zones and plan versions was a third of every request's queries
+    (issue 16, benchmark): a long-running server shares one cache across requests and
+    threads. Published versions never change (they are versioned, R3); a newly published one
+    is seen within the interval (default 30 s; 0 = a fresh cache per request, as the tests use).
+    """
+    global _shared_catalog
+    seconds = float(getattr(settings, "ONLINE_CATALOG_CACHE_SECONDS", 30))
+    now = time.monotonic()
+    current = _shared_catalog
+    if seconds <= 0:
+        return CatalogCache()
+    if current is None or now - current[0] >= seconds:
+        current = _shared_catalog = (now, CatalogCache())
+    return current[1]
+
 
 @dataclasses.dataclass
 class _Term:
@@ -153,7 +175,7 @@ class _Pricing:
         self.session = session
         self.term = term
         self.account = account
-        self.engine = RatingEngine(CatalogCache())
+        self.engine = RatingEngine(shared_catalog())
         self.info = AccountInfo(account.timezone, account.bill_cycle_day)
         instant = session.started_at
         buckets = list(
@@ -174,7 +196,9 @@ class _Pricing:
             .values_list("bucket_id", "total")
         )
         back = dict(held.draws) if held else {}
-        zones = _allowance_zones({b.allowance_id for b in buckets if b.allowance_id})
+        zones = _allowance_zones(
+            {b.allowance_id for b in buckets if b.allowance_id}, self.engine.cache
+        )
         self.buckets = []
         for bucket in buckets:
             destinations, roamings = zones.get(bucket.allowance_id, (frozenset(), frozenset()))
@@ -264,18 +288,22 @@ class _Pricing:
         return best
 
 
-def _allowance_zones(allowance_ids) -> dict[int, tuple[frozenset, frozenset]]:
+def _allowance_zones(allowance_ids, cache: CatalogCache) -> dict[int, tuple[frozenset, frozenset]]:
+    """The zones of allowances, kept with the catalogue cache (a published version's allowances
+    do not change)."""
     from catalog.models import Allowance
 
-    result = {}
-    for allowance in Allowance.objects.filter(pk__in=allowance_ids).prefetch_related(
-        "destination_zones", "roaming_zones"
-    ):
-        result[allowance.pk] = (
-            frozenset(z.code for z in allowance.destination_zones.all()),
-            frozenset(z.code for z in allowance.roaming_zones.all()),
-        )
-    return result
+    known = cache.__dict__.setdefault("online_allowance_zones", {})
+    missing = set(allowance_ids) - set(known)
+    if missing:
+        for allowance in Allowance.objects.filter(pk__in=missing).prefetch_related(
+            "destination_zones", "roaming_zones"
+        ):
+            known[allowance.pk] = (
+                frozenset(z.code for z in allowance.destination_zones.all()),
+                frozenset(z.code for z in allowance.roaming_zones.all()),
+            )
+    return {pk: known[pk] for pk in allowance_ids if pk in known}
 
 
 def _term_of(session: ChargingSession):
