@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0002_brand_scope_moves_to_catalog'),
-        ('charging', '0007_charging_notifications'),
+        ('charging', '0008_usage_file_worker_lease'),
     ]
 
     operations = [
