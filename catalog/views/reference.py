@@ -321,6 +321,9 @@ class HostNetworkTariffCreateView(ParentFormView):
             host_network=self.parent,
             rate_card=form.cleaned_data["rate_card"],
             effective_from=form.cleaned_data["effective_from"],
+            sim_fee=form.cleaned_data["sim_fee"],
+            platform_fee=form.cleaned_data["platform_fee"],
+            minimum_commitment=form.cleaned_data["minimum_commitment"],
             acting_user=self.request.user,
         )
         return f"Wholesale tariff set: {tariff}"
