@@ -13,6 +13,9 @@ class SettlementConfig(AppConfig):
         MenuItem("Agreements", "settlement:agreement-list", "settlement.view_agreement"),
         MenuItem("Settlement runs", "settlement:run-list", "settlement.view_settlementrun"),
         MenuItem("Statements", "settlement:statement-list", "settlement.view_statement"),
+        MenuItem(
+            "Host invoices", "settlement:reconciliation-list", "settlement.view_reconciliation"
+        ),
         MenuItem("Disputes", "settlement:dispute-list", "settlement.view_disputeitem"),
         MenuItem("Margin", "settlement:margin", "settlement.view_statement"),
     )
