@@ -47,6 +47,21 @@ def load(*, accounts: int, events: int) -> dict:
     network = HostNetwork.objects.create(
         code="BENCH", name="Benchmark host", plmn_codes=["26203"], country_code="49"
     )
+    # One SIM of the host network per subscription (R31: the SIM fee counts them).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO subscribers_sim (created_at, updated_at, iccid, imsi, status,
+                 host_network_id)
+               SELECT now(), now(), '8949' || lpad(s.id::text, 15, '0'),
+                 '26203' || lpad(s.id::text, 10, '0'), 'assigned', %(network)s
+               FROM subscribers_subscription s WHERE s.plan_id = %(plan)s""",
+            {"network": network.pk, "plan": loaded["plan"].pk},
+        )
+        cursor.execute(
+            """UPDATE subscribers_subscription s SET sim_id = m.id FROM subscribers_sim m
+               WHERE m.imsi = '26203' || lpad(s.id::text, 10, '0') AND s.plan_id = %(plan)s""",
+            {"plan": loaded["plan"].pk},
+        )
     HostNetworkTariff.objects.create(
         host_network=network, rate_card=card, sim_fee=SIM_FEE,
         effective_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),

@@ -101,12 +101,13 @@ def wholesale_events(
     return events.order_by("started_at", "id")
 
 
-def active_sims(*, brand_ids: list[int], start: dt.datetime, end: dt.datetime) -> int:
-    """Count the subscriptions active on any day of [start, end) (R31's per-SIM fee): activated
-    before the end and not terminated by the start."""
+def active_sims(*, host_network_id: int, start: dt.datetime, end: dt.datetime) -> int:
+    """Count the subscriptions on the host network's SIMs that were active on any day of
+    [start, end) (R31's per-SIM fee): activated before the end and not terminated by the
+    start. One COUNT."""
     return (
         Subscription.objects.filter(
-            billing_account__customer__brand_id__in=brand_ids,
+            sim__host_network_id=host_network_id,
             activated_at__isnull=False,
             activated_at__lt=end,
         )

@@ -153,9 +153,12 @@ def share_of(*, agreement: Agreement, revenue: Decimal, events: int) -> Decimal:
 # --- runs and statements ----------------------------------------------------------------------
 
 
-def settlement_run_create(*, partner: Partner, year: int, month: int, acting_user=None):
+def settlement_run_create(
+    *, partner: Partner, year: int, month: int, acting_user=None, run_now: bool = False
+):
     """Queue a partner's settlement of a month (one run per partner and month); the Celery job
-    computes it after commit. Asking again reruns a draft and leaves an issued one alone."""
+    computes it after commit (``run_now``: computed here, for the demo and commands). Asking
+    again reruns a draft and leaves an issued one alone."""
     if not 1 <= month <= 12 or not 2000 <= year <= 2100:
         raise ValidationError({"month": "a month of a year between 2000 and 2100"})
     from settlement.tasks import settlement_run_execute_task
@@ -175,7 +178,13 @@ def settlement_run_create(*, partner: Partner, year: int, month: int, acting_use
         run.status_detail = ""
         run._history_user = acting_user
         run.save()
-        transaction.on_commit(lambda: settlement_run_execute_task.delay(run.pk))
+        if not run_now:
+            transaction.on_commit(lambda: settlement_run_execute_task.delay(run.pk))
+    if run_now:
+        try:
+            run = settlement_run_execute(run=run)
+        except ValidationError as error:
+            run = settlement_run_fail(run=run, detail="; ".join(error.messages))
     return run
 
 
@@ -214,7 +223,7 @@ def _wholesale_lines(partner: Partner, period, run: SettlementRun) -> list[State
     committed = usage
     if tariff.sim_fee:
         sims = selectors.active_sims(
-            brand_ids=selectors.brand_tree(partner.brand_id), start=period.start, end=period.end
+            host_network_id=partner.host_network_id, start=period.start, end=period.end
         )
         amount = quantize_rated(sims * tariff.sim_fee)
         committed += amount

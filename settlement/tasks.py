@@ -12,6 +12,10 @@ def settlement_run_execute_task(run_id: int) -> dict:
     from settlement.services import settlement_run_execute, settlement_run_fail
 
     run = SettlementRun.objects.get(pk=run_id)
+    statement = Statement.objects.filter(run=run).first()
+    if statement is not None and statement.status != "draft":
+        # Issued since the job was queued: the statement stays, the run has nothing to do.
+        return {"run": run.pk, "status": run.status, "events": run.events}
     try:
         run = settlement_run_execute(run=run)
     except ValidationError as error:
