@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from invoicing.documents import pdf_bytes
+from invoicing.documents import UNIT_LABELS, pdf_bytes
 from invoicing.models import InvoiceProfile
 from settlement.models import Statement, StatementStatus
 
@@ -16,6 +16,9 @@ from settlement.models import Statement, StatementStatus
 def statement_context(statement: Statement) -> dict:
     profile = InvoiceProfile.objects.filter(brand_id=statement.partner.brand_id).first()
     lines = list(statement.lines.order_by("position"))
+    for line in lines:
+        unit = UNIT_LABELS.get(line.service, "") if line.kind == "usage" else ""
+        line.units_text = f"{line.units:,} {unit}".strip() if line.units else ""
     return {
         "statement": statement,
         "partner": statement.partner,
