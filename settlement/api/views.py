@@ -274,6 +274,7 @@ class MarginViewSet(viewsets.GenericViewSet):
 
     required_permission = "settlement.view_statement"
     serializer_class = None
+    queryset = Statement.objects.none()  # for the schema: the rows come from the selector
 
     @extend_schema(
         parameters=[
