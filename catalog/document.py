@@ -227,7 +227,14 @@ RATE_CARD = _object(
     status=STATUS,
     rows=_list(RATE_ROW),
 )
-TARIFF = _object(rate_card=_ref(), effective_from=Field("datetime", required=True))
+TARIFF = _object(
+    rate_card=_ref(),
+    effective_from=Field("datetime", required=True),
+    # Recurring wholesale fees of the same terms (R31); optional, so older documents still load.
+    sim_fee=_decimal("0.00"),
+    platform_fee=_decimal("0.00"),
+    minimum_commitment=_decimal("0.00"),
+)
 HOST_NETWORK = _object(
     code=_code(),
     name=_text(True),
@@ -845,6 +852,16 @@ def _rate_card_entry(card: RateCard) -> dict:
     }
 
 
+def _tariff_entry(tariff: HostNetworkTariff) -> dict:
+    return {
+        "rate_card": tariff.rate_card.code,
+        "effective_from": datetime_text(tariff.effective_from),
+        "sim_fee": decimal_text(tariff.sim_fee),
+        "platform_fee": decimal_text(tariff.platform_fee),
+        "minimum_commitment": decimal_text(tariff.minimum_commitment),
+    }
+
+
 def _host_network_entry(network: HostNetwork) -> dict:
     return {
         "code": network.code,
@@ -852,10 +869,7 @@ def _host_network_entry(network: HostNetwork) -> dict:
         "plmn_codes": list(network.plmn_codes),
         "country_code": network.country_code,
         "tariffs": [
-            {
-                "rate_card": tariff.rate_card.code,
-                "effective_from": datetime_text(tariff.effective_from),
-            }
+            _tariff_entry(tariff)
             for tariff in network.tariffs.select_related("rate_card").order_by("effective_from")
         ],
     }
@@ -1757,10 +1771,7 @@ class _Importer:
                         .first()
                     )
                     stored_tariff = (
-                        {
-                            "rate_card": current.rate_card.code,
-                            "effective_from": tariff["effective_from"],
-                        }
+                        {**_tariff_entry(current), "effective_from": tariff["effective_from"]}
                         if current
                         else None
                     )
@@ -1771,6 +1782,9 @@ class _Importer:
                                 host_network=network,
                                 rate_card=RateCard.objects.get(code=tariff["rate_card"]),
                                 effective_from=effective_from,
+                                sim_fee=Decimal(tariff["sim_fee"]),
+                                platform_fee=Decimal(tariff["platform_fee"]),
+                                minimum_commitment=Decimal(tariff["minimum_commitment"]),
                                 acting_user=self.user,
                             )
 

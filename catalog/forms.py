@@ -476,6 +476,18 @@ class HostNetworkTariffForm(forms.Form):
         help_text="a published wholesale card",
     )
     effective_from = forms.DateTimeField(widget=datetime_input())
+    sim_fee = forms.DecimalField(
+        required=False, min_value=0, max_digits=18, decimal_places=6, initial=0,
+        help_text="per subscription active on any day of the month (R31)",
+    )  # fmt: skip
+    platform_fee = forms.DecimalField(
+        required=False, min_value=0, max_digits=18, decimal_places=6, initial=0,
+        help_text="a fixed fee a month",
+    )  # fmt: skip
+    minimum_commitment = forms.DecimalField(
+        required=False, min_value=0, max_digits=18, decimal_places=6, initial=0,
+        help_text="the least a month costs; a shortfall is charged",
+    )  # fmt: skip
 
 
 # --- plans ----------------------------------------------------------------------------------

@@ -509,6 +509,28 @@ class HostNetworkTariff(models.Model):
     host_network = models.ForeignKey(HostNetwork, on_delete=models.CASCADE, related_name="tariffs")
     rate_card = models.ForeignKey(RateCard, on_delete=models.PROTECT, related_name="+")
     effective_from = models.DateTimeField()
+    # Recurring wholesale fees of the same terms (R31), in the card's currency, per month.
+    sim_fee = models.DecimalField(
+        max_digits=PRICE_DIGITS,
+        decimal_places=RATED_PLACES,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="per subscription active on any day of the month",
+    )
+    platform_fee = models.DecimalField(
+        max_digits=PRICE_DIGITS,
+        decimal_places=RATED_PLACES,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="a fixed fee per month",
+    )
+    minimum_commitment = models.DecimalField(
+        max_digits=PRICE_DIGITS,
+        decimal_places=RATED_PLACES,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="the least a month costs (usage and SIM fees); a shortfall is charged",
+    )
     history = HistoricalRecords()
 
     class Meta:

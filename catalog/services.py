@@ -732,9 +732,26 @@ def _usage_came_from(source: str) -> bool:
 
 
 def host_network_tariff_set(
-    *, host_network: HostNetwork, rate_card: RateCard, effective_from, acting_user=None
+    *,
+    host_network: HostNetwork,
+    rate_card: RateCard,
+    effective_from,
+    sim_fee: Decimal = Decimal("0"),
+    platform_fee: Decimal = Decimal("0"),
+    minimum_commitment: Decimal = Decimal("0"),
+    acting_user=None,
 ) -> HostNetworkTariff:
-    """Put a published wholesale card in force for a host network from an instant on (R14)."""
+    """Put a published wholesale card in force for a host network from an instant on (R14),
+    with the recurring fees of the same terms (R31: per active SIM, per month, a minimum
+    commitment)."""
+    fees = {
+        "sim_fee": Decimal(sim_fee),
+        "platform_fee": Decimal(platform_fee),
+        "minimum_commitment": Decimal(minimum_commitment),
+    }
+    negative = {name: "must not be negative" for name, value in fees.items() if value < 0}
+    if negative:
+        raise ValidationError(negative)
     if rate_card.kind != RateCardKind.WHOLESALE:
         raise ValidationError({"rate_card": "a host network is priced by a wholesale card"})
     if rate_card.status != Status.PUBLISHED:
@@ -744,7 +761,7 @@ def host_network_tariff_set(
         tariff, _ = HostNetworkTariff.objects.update_or_create(
             host_network=host_network,
             effective_from=effective_from,
-            defaults={"rate_card": rate_card},
+            defaults={"rate_card": rate_card, **fees},
         )
         return tariff
 

@@ -375,6 +375,15 @@ class HostNetworkTariffSerializer(serializers.Serializer):
     id = serializers.CharField(source="pk", read_only=True)
     rateCard = RefField(source="rate_card")
     validFor = ValidForField(start="effective_from", end="valid_until")
+    simFee = serializers.DecimalField(
+        source="sim_fee", max_digits=18, decimal_places=6, read_only=True
+    )
+    platformFee = serializers.DecimalField(
+        source="platform_fee", max_digits=18, decimal_places=6, read_only=True
+    )
+    minimumCommitment = serializers.DecimalField(
+        source="minimum_commitment", max_digits=18, decimal_places=6, read_only=True
+    )
 
 
 class HostNetworkSerializer(ResourceSerializer):
@@ -806,6 +815,18 @@ class HostNetworkInput(CodeNameInput):
 class HostNetworkTariffInput(serializers.Serializer):
     rateCard = RefField(RateCard, source="rate_card")
     effectiveFrom = InstantField(source="effective_from")
+    simFee = serializers.DecimalField(
+        source="sim_fee", max_digits=18, decimal_places=6, min_value=0, required=False,
+        default=Decimal("0"),
+    )  # fmt: skip
+    platformFee = serializers.DecimalField(
+        source="platform_fee", max_digits=18, decimal_places=6, min_value=0, required=False,
+        default=Decimal("0"),
+    )  # fmt: skip
+    minimumCommitment = serializers.DecimalField(
+        source="minimum_commitment", max_digits=18, decimal_places=6, min_value=0,
+        required=False, default=Decimal("0"),
+    )  # fmt: skip
 
 
 class PlanInput(CodeNameInput):

@@ -321,6 +321,10 @@ class HostNetworkTariffCreateView(ParentFormView):
             host_network=self.parent,
             rate_card=form.cleaned_data["rate_card"],
             effective_from=form.cleaned_data["effective_from"],
+            # Left empty: no such fee (R31).
+            sim_fee=form.cleaned_data["sim_fee"] or 0,
+            platform_fee=form.cleaned_data["platform_fee"] or 0,
+            minimum_commitment=form.cleaned_data["minimum_commitment"] or 0,
             acting_user=self.request.user,
         )
         return f"Wholesale tariff set: {tariff}"

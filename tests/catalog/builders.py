@@ -201,6 +201,7 @@ def build_golden_catalog(*, acting_user=None, publish: bool = True) -> GoldenCat
             host_network=network,
             rate_card=wholesale,
             effective_from=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            sim_fee=Decimal("0.30"),  # R31: per SIM active on any day of the month
         )
     golden.retail_card, golden.wholesale_card = retail, wholesale
     golden.host_network, golden.plan, golden.version = network, plan, version

@@ -767,6 +767,22 @@ def test_operator_writes_every_other_resource(golden_catalog, operator, api_clie
         "startDateTime": "2026-06-01T00:00:00Z",
         "endDateTime": None,
     }
+    assert tariffs["tariffs"][0]["simFee"] == "0.000000"
+    # R31: the SIM fee of the same terms; a negative fee is a field error.
+    with_fee = ok(
+        client.post(
+            f"{network['href']}/tariff",
+            {"rateCard": ref(golden_catalog.wholesale_card),
+             "effectiveFrom": "2026-07-01T00:00:00Z", "simFee": "0.30"},
+        )
+    )  # fmt: skip
+    assert with_fee["tariffs"][1]["simFee"] == "0.300000"
+    negative = client.post(
+        f"{network['href']}/tariff",
+        {"rateCard": ref(golden_catalog.wholesale_card),
+         "effectiveFrom": "2026-08-01T00:00:00Z", "simFee": "-1"},
+    )  # fmt: skip
+    assert ok(negative, 400)["fieldErrors"].keys() == {"simFee"}
     retail_tariff = client.post(
         f"{network['href']}/tariff",
         {"rateCard": ref(golden_catalog.retail_card), "effectiveFrom": "2026-07-01T00:00:00Z"},

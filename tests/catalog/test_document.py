@@ -105,12 +105,31 @@ def test_export_keeps_statuses_effective_dates_and_exact_prices(golden_catalog):
     assert (version["status"], version["effective_from"]) == ("published", "2026-09-30T22:00:00Z")
     data_world1 = exported["rate_cards"][1]["rows"][14]
     assert (data_world1["price"], data_world1["unit"]) == ("0.0199", "MB")
+    # R31: the SIM fee travels with the tariff; fees left at zero are left out.
     assert exported["host_networks"][0]["tariffs"] == [
-        {"rate_card": "HOSTNET-2026", "effective_from": "2026-01-01T00:00:00Z"}
+        {"rate_card": "HOSTNET-2026", "effective_from": "2026-01-01T00:00:00Z", "sim_fee": "0.30"}
     ]
     assert exported["tax_regions"][0]["rates"] == [
         {"category": "TELECOM", "rate": "0.19", "valid_from": "2020-01-01"}
     ]
+
+
+def test_a_tariff_without_fees_still_loads_and_a_changed_fee_is_imported(golden_catalog):
+    document = catalog_export()
+    tariff = document["host_networks"][0]["tariffs"][0]
+    del tariff["sim_fee"]  # a document written before fees existed
+    tariff["platform_fee"], tariff["minimum_commitment"] = "150.00", "1000"
+
+    summary = catalog_import(document=document_load(json.dumps(document), format="json"))
+
+    assert summary.changed == [("updated", "tariff", "HOSTNET from 2026-01-01T00:00:00Z")]
+    stored = HostNetworkTariff.objects.get()
+    assert (stored.sim_fee, stored.platform_fee, stored.minimum_commitment) == (
+        Decimal("0"), Decimal("150"), Decimal("1000")
+    )  # fmt: skip
+    tariff["sim_fee"] = "-1"
+    with pytest.raises(CatalogDocumentError):
+        catalog_import(document=document_load(json.dumps(document), format="json"))
 
 
 def test_example_file_reproduces_the_golden_catalogue_of_the_builders(golden_catalog):

@@ -251,6 +251,17 @@ def test_wholesale_tariff_is_added_on_the_host_network_page(
     )
     assert response.status_code == 302
     assert network.tariffs.count() == 2
+    # R31: the recurring fees of the same terms, written on the same form.
+    response = console_client_for(operator).post(
+        reverse("catalog:hostnetworktariff-create", args=[network.pk]),
+        {"rate_card": golden_catalog.wholesale_card.pk, "effective_from": "2027-06-01T00:00",
+         "sim_fee": "0.25", "platform_fee": "100", "minimum_commitment": ""},
+    )  # fmt: skip
+    assert response.status_code == 302
+    tariff = network.tariffs.order_by("-effective_from").first()
+    assert (tariff.sim_fee, tariff.platform_fee, tariff.minimum_commitment) == (
+        Decimal("0.25"), Decimal("100"), Decimal("0")
+    )  # fmt: skip
 
 
 # --- zones ----------------------------------------------------------------------------------

@@ -41,6 +41,9 @@ from core import outbox
 from invoicing import models as invoicing_models
 from invoicing import services as invoicing_services
 from invoicing.documents import invoice_document_render
+from settlement import models as settlement_models
+from settlement import services as settlement_services
+from settlement.documents import statement_document_render
 from subscribers import models as subscriber_models
 from subscribers import services as subscriber_services
 
@@ -52,7 +55,7 @@ FILES = (
     "CDR_HOSTNET_20261101001000_000002.csv",
     "CDR_HOSTNET_20261101003000_000004.csv",  # 000003 never arrives: a sequence gap
 )
-BUSINESS_APPS = ("catalog", "subscribers", "charging", "invoicing")
+BUSINESS_APPS = ("catalog", "subscribers", "charging", "invoicing", "settlement")
 # core's own tables that hold a brand's data: webhook endpoints and what was sent to them.
 OUTBOX_MODELS = (
     core_models.WebhookEndpoint,
@@ -202,6 +205,26 @@ def world(django_db_setup, django_db_blocker):
         invoicing_services.bill_run_issue(bill_run=run)
         first = invoicing_models.Invoice.objects.order_by("pk").first()
         invoice_document_render(invoice=first)
+        # LOREM's settlement with its host network: a partner, an agreement, October's run
+        # with its statement issued and rendered, HOSTNET's invoice reconciled (a dispute).
+        partner = settlement_services.partner_save(
+            brand=catalog.brand, code="LOREM-HOSTNET", name="Lorem's host network",
+            kind="host_network", currency="EUR", host_network=catalog.host_network,
+        )  # fmt: skip
+        settlement_services.agreement_save(
+            partner=partner, code="LOREM-WHOLESALE", name="Lorem wholesale", kind="wholesale",
+            effective_from=dt.date(2026, 1, 1),
+        )  # fmt: skip
+        settlement_run = settlement_services.settlement_run_create(
+            partner=partner, year=2026, month=10, run_now=True
+        )
+        statement = settlement_services.statement_issue(statement=settlement_run.statement)
+        statement_document_render(statement=statement)
+        settlement_services.reconciliation_import(
+            partner=partner, file_name="LOREM-HOSTNET-INVOICE.csv",
+            content=(SAMPLES.parent.parent / "settlement" / "samples"
+                     / "HOSTNET_invoice_2026-10.csv").read_bytes(),
+        )  # fmt: skip
         ipsum = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
         admin = User.objects.create_superuser("sweep-admin", password="pw-Secret-123")
         operator = User.objects.create_user("ipsum-operator", password="pw-Secret-123")
@@ -224,7 +247,11 @@ def world(django_db_setup, django_db_blocker):
 def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
     """What only LOREM's objects show: codes, numbers, MSISDNs, IMSIs, ICCIDs, file names."""
     words = {catalog.brand.code, "XTRA-GB", "WELCOME-5", batch.reference, "LOREM-HOOK",
-             "LOREM-EVENT", "LOREM-NOTICE"}  # fmt: skip
+             "LOREM-EVENT", "LOREM-NOTICE", "LOREM-HOSTNET", "LOREM-WHOLESALE",
+             "LOREM-HOSTNET-INVOICE.csv"}  # fmt: skip
+    words |= set(
+        settlement_models.Statement.objects.exclude(number="").values_list("number", flat=True)
+    )
     words |= set(
         invoicing_models.Invoice.objects.exclude(number="").values_list("number", flat=True)
     )
@@ -262,6 +289,12 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
         invoicing_models.Invoice: None,
         invoicing_models.BillRun: None,
         invoicing_models.BillCycle: None,
+        settlement_models.Partner: None,
+        settlement_models.Agreement: None,
+        settlement_models.SettlementRun: None,
+        settlement_models.Statement: None,
+        settlement_models.Reconciliation: None,
+        settlement_models.DisputeItem: None,
     }
     for model, url_name in owned.items():
         for obj in model.objects.all():

@@ -378,6 +378,9 @@ class HostNetworkViewSet(CatalogWriteMixin, CatalogViewSet):
                 host_network=network,
                 rate_card=data["rate_card"],
                 effective_from=data["effective_from"],
+                sim_fee=data["sim_fee"],
+                platform_fee=data["platform_fee"],
+                minimum_commitment=data["minimum_commitment"],
                 acting_user=request.user,
             )
         return self.represent(network, status.HTTP_201_CREATED)
