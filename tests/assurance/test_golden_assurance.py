@@ -5,6 +5,7 @@ ingestion path, the October bill run drafted and issued; then the reconciliation
 must say what the scenario's last section says, figure for figure.
 """
 
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,3 +110,111 @@ def test_a_fixed_finding_that_comes_back_says_so(october, django_user_model):
     assert same.pk == gap.pk
     assert (same.state, same.recurrences, same.recurred) == (FindingState.OPEN, 1, True)
     assert [c.text for c in same.comments.all()] == ["asked HOSTNET"]
+
+
+@time_machine.travel("2026-11-10 09:00:00+01:00", tick=False)
+def test_finance_drills_from_dashboard_to_findings_lineage_and_exports(
+    october, finance, console_client_for
+):
+    from openpyxl import load_workbook
+
+    from invoicing.models import InvoiceLine
+
+    client = console_client_for(finance)
+    # finance sees every brand here: it may reconcile from the console.
+    response = client.post("/assurance/reconcile/", {"period": "2026-10"})
+    assert response.status_code == 302 and "/assurance/reconciliations/" in response["Location"]
+    page = client.get(response["Location"]).content.decode()
+    assert "12.218343" in page and "0.008343" in page and "The chain balances" in page
+
+    dashboard = client.get("/assurance/?period=2026-10").content.decode()
+    assert "Revenue assurance · 2026-10" in dashboard and "Missing file" in dashboard
+    assert "5.314176" in dashboard and "data-chart" in dashboard
+
+    finding = client.get("/assurance/findings/").content.decode()
+    assert "HOSTNET 000003 missing" in finding
+    from assurance.models import Finding
+
+    gap = Finding.objects.get(kind=FindingKind.SEQUENCE_GAP)
+    detail = client.get(gap.get_absolute_url()).content.decode()
+    assert "/charging/gaps/" in detail or "record-link" in detail
+
+    line = InvoiceLine.objects.get(description="voice out, NAT_MOBILE, HOME")
+    lineage = client.get(f"/assurance/lineage/line/{line.pk}/").content.decode()
+    # 0.18 of A14, and A1 inside its allowance: both events with their file lines.
+    assert "HOSTNET/A14" in lineage and "HOSTNET/A1<" in lineage.replace("</a>", "<")
+    assert "CDR_HOSTNET_20261101000500_000001.csv" in lineage
+    from charging.models import UsageEvent
+
+    a14 = UsageEvent.objects.get(record_id="A14")
+    event = client.get(f"/assurance/lineage/event/{a14.pk}/").content.decode()
+    assert "A14" in event and "How was this priced" in event
+    assert "voice out, NAT_MOBILE, HOME" in event
+
+    xlsx = client.get("/assurance/?period=2026-10&_export=xlsx")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    values = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (
+        values["Usage retail (rated)"] == 12.218343
+        or str(values["Usage retail (rated)"]) == "12.218343"
+    )
+    csv_text = client.get("/assurance/?period=2026-10&_export=csv").content.decode()
+    assert "Wholesale cost,5.314176" in csv_text
+
+
+@time_machine.travel("2026-11-10 09:00:00+01:00", tick=False)
+def test_api_kpis_findings_and_reconciliations(october, finance, api_client_for):
+    api = api_client_for(finance)
+    created = api.post("/api/v1/assurance/reconciliation", {"period": "2026-10"}, format="json")
+    assert created.status_code == 201, created.content
+    total = next(row for row in created.json()["rows"] if row["source"] == "")
+    assert (total["received"], total["rated_retail"], total["rounding"]) == (
+        29, "12.218343", "0.008343")  # fmt: skip
+    bad = api.post("/api/v1/assurance/reconciliation", {"period": "2026-13"}, format="json")
+    assert bad.status_code == 400 and "period" in str(bad.json())
+    kpi = api.get("/api/v1/assurance/kpi?period=2026-10").json()
+    assert (kpi["usageRetail"], kpi["wholesaleCost"], kpi["activeSubscribers"]) == (
+        "12.218343", "5.314176", 3)  # fmt: skip
+    assert api.get("/api/v1/assurance/kpi?period=oct").status_code == 400
+    findings = api.get("/api/v1/assurance/finding?kind=sequence_gap").json()
+    (gap,) = findings.get("results", findings)
+    refused = api.patch(f"/api/v1/assurance/finding/{gap['id']}", {"state": "explained"},
+                        format="json")  # fmt: skip
+    assert refused.status_code == 400 and "comment" in str(refused.json())
+    changed = api.patch(f"/api/v1/assurance/finding/{gap['id']}",
+                        {"state": "explained", "comment": "000003 was a test file"},
+                        format="json")  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["state"] == "explained"
+
+
+@time_machine.travel("2026-11-10 09:00:00+01:00", tick=False)
+def test_what_if_of_a_draft_without_allowances_shows_the_bill_shock(october, finance):
+    from catalog import services as catalog_services
+    from catalog.models import PlanVersion
+    from charging.models import UsageEvent
+
+    catalog, _ = october
+    published = PlanVersion.objects.filter(plan=catalog.plan).order_by("-version").first()
+    draft = catalog_services.plan_version_create(
+        plan=catalog.plan,
+        data={"rate_card": published.rate_card, "recurring_fee": Decimal("24.99"),
+              "fee_timing": published.fee_timing, "tax_category": published.tax_category,
+              "effective_from": published.effective_from},
+    )  # fmt: skip
+    before = list(UsageEvent.objects.order_by("pk").values_list("retail_amount", flat=True))
+    run = services_whatif(draft, finance)
+    assert run.events == 19 and run.retail_before == Decimal("12.218343")
+    # No allowance in the draft: every covered minute, message and byte is now charged.
+    assert run.retail_after > run.retail_before
+    assert (run.recurring_before, run.recurring_after) == (Decimal("59.97"), Decimal("74.97"))
+    assert run.bill_shock[0]["msisdn"] == "4915112340001"  # Anna's 3 GB of data
+    assert run.wholesale == Decimal("5.314176")
+    # Nothing written to the ledgers.
+    assert list(UsageEvent.objects.order_by("pk").values_list("retail_amount", flat=True)) == before
+
+
+def services_whatif(draft, user):
+    from assurance.services import whatif_run
+
+    return whatif_run(plan_version=draft, user=user)
