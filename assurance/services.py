@@ -89,6 +89,22 @@ def _ids(queryset, limit: int = Finding.RECORDS_KEPT) -> list:
     return list(queryset.order_by("pk").values_list("pk", flat=True)[:limit])
 
 
+def _ids_by_group(queryset, keys: list[str], limit: int = Finding.RECORDS_KEPT) -> dict:
+    """The first ``limit`` ids of each group of ``keys``, in one query (a window function)."""
+    from django.db.models import Window
+    from django.db.models.functions import RowNumber
+
+    ranked = queryset.annotate(
+        rank=Window(RowNumber(), partition_by=[F(key) for key in keys], order_by=F("pk").asc())
+    ).order_by()
+    groups: dict = {}
+    for row in ranked.filter(rank__lte=limit).values_list(*keys, "pk"):
+        groups.setdefault(tuple(row[:-1]), []).append(row[-1])
+    for ids in groups.values():
+        ids.sort()
+    return groups
+
+
 # --- the checks -------------------------------------------------------------------------------
 
 
@@ -189,9 +205,12 @@ def _grouped(events, key: str, *, amount: str, brand_from_account: bool = True):
 def _event_findings(kind, period, events, key, title, *, amount="retail_amount"):
     found = []
     rows = list(_grouped(events, key, amount=amount))
+    if not rows:
+        return found
     brands = _brand_of_accounts(row["account"] for row in rows)
+    by_group = _ids_by_group(events, [key])
     for row in rows:
-        ids = _ids(events.filter(**{key: row[key]}))
+        ids = by_group.get((row[key],), [])
         found.append(Detected(
             kind, f"{key}:{row[key]}", title(row), EVENT, ids, row["count"], row["amount"],
             row["currency"] or "", brands.get(row["account"])))  # fmt: skip
@@ -276,15 +295,18 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
     )  # fmt: skip
     twins = list(twins)
     brands = _brand_of_accounts(row["account"] for row in twins)
+    twin_keys = ["subscription_id", "started_at", "service", "units"]
+    twin_ids = _ids_by_group(
+        rated.filter(subscription_id__in={row["subscription_id"] for row in twins}), twin_keys
+    ) if twins else {}  # fmt: skip
     for row in twins:
-        same = rated.filter(subscription_id=row["subscription_id"], started_at=row["started_at"],
-                            service=row["service"], units=row["units"])  # fmt: skip
+        same = twin_ids.get(tuple(row[key] for key in twin_keys), [])
         extra = (row["amount"] or ZERO) - (row["low"] or ZERO)
         found.append(Detected(
             FindingKind.DUPLICATE_CHARGE,
             f"twins:{row['subscription_id']}:{row['started_at'].isoformat()}:{row['units']}",
             f"{row['count']} charges of subscription {row['subscription_id']} for the same "
-            f"{row['service']} at {row['started_at']:%Y-%m-%d %H:%M:%S} UTC", EVENT, _ids(same),
+            f"{row['service']} at {row['started_at']:%Y-%m-%d %H:%M:%S} UTC", EVENT, same,
             row["count"], extra, row["currency"] or "", brands.get(row["account"])))  # fmt: skip
 
     # Wholesale cost with no retail event (a cost the rating could not bill).
@@ -345,6 +367,10 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
     return found
 
 
+UPDATED_FIELDS = ("kind", "brand", "period_start_date", "title", "detail", "amount_at_risk",
+                  "currency", "record_count", "records", "last_seen_at")  # fmt: skip
+
+
 def findings_keep(*, period: Period, detected: list[Detected], now: dt.datetime) -> list[Finding]:
     """Create or refresh the findings; one fixed and seen again is reopened (a recurrence)."""
     prints = {fingerprint(item.kind, period, item.key): item for item in detected}
@@ -353,7 +379,9 @@ def findings_keep(*, period: Period, detected: list[Detected], now: dt.datetime)
         for finding in Finding.objects.select_for_update().filter(fingerprint__in=list(prints))
         .order_by("pk")
     }  # fmt: skip
-    kept = []
+    from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+    created, seen, reopened = [], [], []
     for key, item in prints.items():
         values = {
             "kind": item.kind, "brand_id": item.brand_id, "period_start_date": period.start_date,
@@ -365,19 +393,32 @@ def findings_keep(*, period: Period, detected: list[Detected], now: dt.datetime)
         }  # fmt: skip
         finding = existing.get(key)
         if finding is None:
-            finding = Finding(fingerprint=key, first_seen_at=now, **values)
-            finding.save()
+            created.append(Finding(fingerprint=key, first_seen_at=now, **values))
+            continue
+        for name, value in values.items():
+            setattr(finding, name, value)
+        if finding.state == FindingState.FIXED:
+            finding.state = FindingState.OPEN
+            finding.recurrences += 1
+            finding.fixed_at = None
+            reopened.append(finding)
         else:
-            for name, value in values.items():
-                setattr(finding, name, value)
-            if finding.state == FindingState.FIXED:
-                finding.state = FindingState.OPEN
-                finding.recurrences += 1
-                finding.fixed_at = None
-                finding._change_reason = "came back after it was fixed"
-            finding.save()
-        kept.append(finding)
-    return kept
+            seen.append(finding)
+    # In bulk, with their history rows: a period of many accounts raises thousands at once.
+    bulk_create_with_history(created, Finding, batch_size=1000,
+                             default_change_reason="found")  # fmt: skip
+    fields = [*UPDATED_FIELDS, "state", "recurrences", "fixed_at"]
+    if seen:
+        bulk_update_with_history(seen, Finding, fields, batch_size=1000,
+                                 default_change_reason="seen again")  # fmt: skip
+    if reopened:
+        bulk_update_with_history(reopened, Finding, fields, batch_size=1000,
+                                 default_change_reason="came back after it was fixed")  # fmt: skip
+    by_print = {finding.fingerprint: finding for finding in (*created, *seen, *reopened)}
+    if created and created[0].pk is None:  # databases that return no ids from bulk_create
+        by_print.update(Finding.objects.filter(fingerprint__in=[f.fingerprint for f in created])
+                        .in_bulk(field_name="fingerprint"))  # fmt: skip
+    return [by_print[key] for key in prints]
 
 
 def reconciliation_run(

@@ -18,5 +18,6 @@ urlpatterns: list = [
     ),
     path("lineage/line/<int:pk>/", views.LineLineageView.as_view(), name="lineage-line"),
     path("lineage/event/<int:pk>/", views.EventLineageView.as_view(), name="lineage-event"),
+    path("what-if/", views.WhatIfRunView.as_view(), name="whatif-run"),
     path("what-if/<int:pk>/", views.WhatIfDetailView.as_view(), name="whatif-detail"),
 ]

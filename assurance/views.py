@@ -20,6 +20,7 @@ from assurance import selectors, services
 from assurance.filters import FindingFilter
 from assurance.models import Finding, FindingState, Reconciliation, WhatIfRun
 from assurance.tables import FindingTable
+from catalog.models import PlanVersion, Status
 from catalog.selectors import brands_of
 from charging.models import UsageEvent
 from charging.simulator import usage_event_explain, usage_file_line
@@ -187,8 +188,17 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             top=top,
             latest=latest,
             can_reconcile=user.has_perm("assurance.add_reconciliation") and brands is None,
+            drafts=_drafts(brands) if user.has_perm("assurance.add_whatifrun") else [],
+            whatifs=selectors.whatif_runs_visible_to(user)[:5],
         )
         return context
+
+
+def _drafts(brands):
+    drafts = PlanVersion.objects.filter(status=Status.DRAFT).select_related("plan")
+    if brands is not None:
+        drafts = drafts.filter(plan__brand_id__in=brands)
+    return list(drafts.order_by("plan__code", "version"))
 
 
 class ReconcileView(ModelPermissionMixin, generic.View):
@@ -325,6 +335,30 @@ class EventLineageView(ModelPermissionMixin, generic.TemplateView):
             settlement_line=selectors.settlement_line_of(event),
         )
         return context
+
+
+class WhatIfRunView(ModelPermissionMixin, generic.View):
+    """POST: rate the last closed period's usage on a draft plan version (nothing written)."""
+
+    model = WhatIfRun
+    permission_action = "add"
+
+    def post(self, request):
+        versions = PlanVersion.objects.filter(status=Status.DRAFT)
+        brands = brands_of(request.user)
+        if brands is not None:
+            versions = versions.filter(plan__brand_id__in=brands)
+        pk = request.POST.get("plan_version", "")
+        version = versions.filter(pk=int(pk)).first() if pk.isdigit() else None
+        if version is None:
+            messages.error(request, "Choose a draft plan version.")
+            return HttpResponseRedirect(reverse("assurance:dashboard"))
+        try:
+            run = services.whatif_run(plan_version=version, user=request.user)
+        except ValidationError as error:
+            messages.error(request, "; ".join(error.messages))
+            return HttpResponseRedirect(reverse("assurance:dashboard"))
+        return HttpResponseRedirect(run.get_absolute_url())
 
 
 class WhatIfDetailView(ConsoleDetailView):
