@@ -27,6 +27,7 @@ from charging.simulator import usage_event_explain, usage_file_line
 from charging.views.base import usage_events_visible_to
 from core.console.dashboard import Chart
 from core.console.export import XLSX_TYPE
+from core.console.formats import readable_quantity
 from core.console.views import ConsoleDetailView, ConsoleListView, ModelPermissionMixin
 from invoicing.models import InvoiceLine
 from invoicing.selectors import invoices_visible_to
@@ -42,6 +43,13 @@ def _month(text: str | None):
         except (ValueError, TypeError):
             pass
     return selectors.last_closed_period()
+
+
+def _quantity(service: str, value) -> str:
+    """A usage per subscriber as a bill shows it (seconds, bytes, messages)."""
+    from charging.simulator import BASE_UNITS
+
+    return readable_quantity(int(value), BASE_UNITS.get(service, ""))
 
 
 def _records_url(model: str, ids: list) -> list[tuple[str, str]]:
@@ -95,7 +103,7 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             ("DSO (days)", figures.dso_days if figures.dso_days is not None else "", invoices),
             ("Unbilled usage", figures.unbilled, f"{findings}?{urlencode({'kind': 'unbilled'})}"),
         ] + [
-            (f"{service} per subscriber (units)", value, usage)
+            (f"{service} per subscriber", _quantity(service, value), f"{usage}?service={service}")
             for service, value in figures.usage_per_subscriber.items()
         ] + [(f"Period {period}", "", "")][:0]  # fmt: skip
 
