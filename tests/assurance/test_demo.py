@@ -27,6 +27,6 @@ def test_the_demo_shows_the_scenarios_assurance_figures(
         summary = demo.load()
         assert summary.startswith(
             "October reconciled: received 29, accepted 20, rated 19, retail 12.218343 = "
-            "invoiced 12.21 + unbilled 0.000000 + rounding 0.008343; 3 findings"
+            "invoiced 12.210000 + unbilled 0.000000 + rounding 0.008343; 3 findings"
         ), summary
         assert demo.load() == summary and Reconciliation.objects.count() == 1
