@@ -139,7 +139,7 @@ class Finding(models.Model):
     was fixed is reopened and counts its recurrences.
     """
 
-    RECORDS_KEPT = 500
+    RECORDS_KEPT = 200
 
     fingerprint = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=24, choices=FindingKind.choices)

@@ -77,6 +77,7 @@ class Detected:
 class Outcome:
     reconciliation: Reconciliation
     findings: list[Finding] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
 
 
 def fingerprint(kind: str, period: Period, key: str) -> str:
@@ -129,23 +130,21 @@ def chain_findings(period: Period, chain: selectors.Chain) -> list[Detected]:
             FindingKind.FILE_BALANCE, f"file:{usage_file.pk}",
             f"{usage_file.name}: read {usage_file.records_read} ≠ accepted + rejected + "
             "duplicates", FILE, [usage_file.pk], 1))  # fmt: skip
-    counted = (
-        UsageEvent.objects.filter(usage_file_id=OuterRef("pk"))
-        .order_by()
+    stored = dict(
+        UsageEvent.objects.filter(usage_file_id__in=loaded.values("pk"))
         .values("usage_file_id")
         .annotate(n=Count("id"))
-        .values("n")
+        .order_by()
+        .values_list("usage_file_id", "n")
     )
-    from django.db.models import Subquery
-
-    for usage_file in loaded.annotate(stored=Coalesce(Subquery(counted), 0)).exclude(
-        stored=F("records_accepted")
-    ):
+    for usage_file in loaded:
+        events = stored.get(usage_file.pk, 0)
+        if events == usage_file.records_accepted:
+            continue
         found.append(Detected(
             FindingKind.RATING_BALANCE, f"file:{usage_file.pk}",
-            f"{usage_file.name}: {usage_file.records_accepted} accepted, "
-            f"{usage_file.stored} rated or in error", EVENT,
-            _ids(UsageEvent.objects.filter(usage_file_id=usage_file.pk)), usage_file.stored,
+            f"{usage_file.name}: {usage_file.records_accepted} accepted, {events} rated or in "
+            "error", EVENT, _ids(UsageEvent.objects.filter(usage_file_id=usage_file.pk)), events,
         ))  # fmt: skip
     total = chain.total
     if total.difference:
@@ -217,13 +216,29 @@ def _event_findings(kind, period, events, key, title, *, amount="retail_amount")
     return found
 
 
-def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
+class _Laps:
+    """Seconds each check took, into ``timings`` (the benchmark prints them)."""
+
+    def __init__(self, timings: dict | None) -> None:
+        self.timings = timings if timings is not None else {}
+        self.last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.last, 3)
+        self.last = now
+
+
+def leakage_findings(
+    period: Period, *, now: dt.datetime, timings: dict | None = None
+) -> list[Detected]:
     """The leakage checks of a period (issue 18), each grouped by what a person fixes."""
     found: list[Detected] = []
     events = selectors.events_of_period(period)
     rated = events.filter(rating_status=RatingStatus.RATED)
     closed = selectors.period_closed(period, now=now)
     label = f"{period.start_date:%Y-%m}"
+    lap = _Laps(timings)
 
     # Rated usage on no invoice after the period closed.
     if closed:
@@ -234,12 +249,19 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
                                  lambda r: f"{r['count']} rated event(s) of account "
                                  f"{r['billing_account_id']} on no invoice of {label}")  # fmt: skip
 
+    lap("unbilled")
     # Usage on a suspended, barred (outgoing) or terminated subscription.
     bad_term = SubscriptionTerm.objects.filter(
         subscription_id=OuterRef("subscription_id"),
         valid_from__lte=OuterRef("started_at"),
     ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=OuterRef("started_at")))
-    inactive = events.filter(
+    troubled = SubscriptionTerm.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=period.start),
+        valid_from__lt=period.end,
+        status__in=(SubscriptionStatus.SUSPENDED, SubscriptionStatus.TERMINATED,
+                    SubscriptionStatus.PENDING, SubscriptionStatus.BARRED),
+    ).values("subscription_id")  # fmt: skip
+    inactive = events.filter(subscription_id__in=troubled).filter(
         Exists(bad_term.filter(status__in=(SubscriptionStatus.SUSPENDED,
                                            SubscriptionStatus.TERMINATED,
                                            SubscriptionStatus.PENDING)))
@@ -250,6 +272,7 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
         lambda r: f"{r['count']} event(s) of subscription {r['subscription_id']} while it was "
         f"suspended, barred or terminated", amount="cost")  # fmt: skip
 
+    lap("inactive_usage")
     # Active subscriptions with no recurring fee invoiced for the period.
     if closed:
         fee_line = selectors.invoiced_lines().filter(
@@ -259,13 +282,16 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
             period_end_date__gt=period.start_date,
         )
         missing = selectors.active_subscriptions(period).exclude(Exists(fee_line))
+        fees: dict[int, Decimal] = {}
+        for plan_id, fee in (
+            PlanVersion.objects.filter(plan_id__in=missing.values("plan_id"),
+                                       status=Status.PUBLISHED, effective_from__lt=period.end)
+            .order_by("plan_id", "effective_from")
+            .values_list("plan_id", "recurring_fee")
+        ):  # fmt: skip
+            fees[plan_id] = fee  # the last in force wins
         for subscription in missing.select_related("plan", "billing_account__customer"):
-            version = (
-                PlanVersion.objects.filter(plan_id=subscription.plan_id,
-                                           effective_from__lt=period.end)
-                .order_by("-effective_from").first()
-            )  # fmt: skip
-            fee = version.recurring_fee if version else ZERO
+            fee = fees.get(subscription.plan_id, ZERO)
             if not fee:
                 continue
             found.append(Detected(
@@ -275,6 +301,7 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
                 subscription.plan.currency, subscription.billing_account.customer.brand_id,
             ))  # fmt: skip
 
+    lap("no_recurring_fee")
     # Rated at zero outside free destinations and allowances.
     zero = rated.filter(retail_amount=0, charged_units__gt=F("covered_units")).filter(
         Q(rate_row__price__gt=0) | Q(rate_row__connection_fee__gt=0)
@@ -284,10 +311,11 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
         lambda r: f"{r['count']} event(s) rated at zero on priced rate row {r['rate_row_id']}",
         amount="cost")  # fmt: skip
 
+    lap("zero_rated")
     # Duplicate charges: same subscription, start, service and quantity, other record ids.
     twins = (
         rated.values("subscription_id", "started_at", "service", "units")
-        .annotate(count=Count("id"), records=Count("record_id", distinct=True),
+        .annotate(count=Count("id"), records=Count("id"),
                   amount=Sum("retail_amount"), low=Max("retail_amount"),
                   currency=Max("currency"), account=Max("billing_account_id"))
         .filter(records__gt=1)
@@ -309,6 +337,7 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
             f"{row['service']} at {row['started_at']:%Y-%m-%d %H:%M:%S} UTC", EVENT, same,
             row["count"], extra, row["currency"] or "", brands.get(row["account"])))  # fmt: skip
 
+    lap("duplicate_charge")
     # Wholesale cost with no retail event (a cost the rating could not bill).
     orphan = (
         selectors.wholesale_cost(events)
@@ -320,6 +349,7 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
         lambda r: f"{r['count']} event(s) of account {r['billing_account_id']} with a "
         "wholesale cost and no retail charge", amount="cost")  # fmt: skip
 
+    lap("wholesale_no_retail")
     # Plans whose wholesale cost exceeds their retail (usage and fees invoiced).
     for plan in selectors.plan_margins(period):
         if Decimal(plan["wholesale"]) > Decimal(plan["retail"]):
@@ -334,6 +364,7 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
                 brand,
             ))  # fmt: skip
 
+    lap("plan_margin")
     # Rating errors older than ASSURANCE_ERROR_AGE_DAYS.
     age = dt.timedelta(days=getattr(settings, "ASSURANCE_ERROR_AGE_DAYS", 14))
     aged = events.filter(rating_status=RatingStatus.ERROR).filter(
@@ -347,6 +378,7 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
         if item.kind == FindingKind.AGED_ERRORS:
             item.brand_id = None  # errors of many accounts: the whole chain's
 
+    lap("aged_errors")
     # Online sessions never terminated (no request for ASSURANCE_SESSION_STALE_HOURS).
     stale = dt.timedelta(hours=getattr(settings, "ASSURANCE_SESSION_STALE_HOURS", 24))
     sessions = ChargingSession.objects.filter(
@@ -364,6 +396,7 @@ def leakage_findings(period: Period, *, now: dt.datetime) -> list[Detected]:
             FindingKind.OPEN_SESSIONS, f"sessions:{brand}",
             f"{row['count']} online session(s) of {label} never terminated", SESSION, ids,
             row["count"], ZERO, "", brand))  # fmt: skip
+    lap("open_sessions")
     return found
 
 
@@ -421,20 +454,40 @@ def findings_keep(*, period: Period, detected: list[Detected], now: dt.datetime)
     return [by_print[key] for key in prints]
 
 
+def _work_mem() -> None:
+    """Give this transaction's sorts and hashes room (ASSURANCE_WORK_MEM, PostgreSQL only):
+    the checks group a month of events at once, and spilling to disk costs more than memory."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        size = getattr(settings, "ASSURANCE_WORK_MEM", "128MB")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [size])
+
+
 def reconciliation_run(
     *, year: int, month: int, user=None, trigger: str = "on demand", now: dt.datetime | None = None
 ) -> Outcome:
     """Reconcile a period's usage chain (R33), run the leakage checks, keep the findings.
 
-    One transaction: the snapshot of the chain and its findings are written together.
+    The reads run in a transaction of their own, with room to sort (ASSURANCE_WORK_MEM); the
+    snapshot of the chain and its findings are written together in one more.
     """
     if not 1 <= month <= 12 or not 2000 <= year <= 2999:
         raise ValidationError({"period": "give a month as YYYY-MM between 2000 and 2999"})
     now = now or timezone.now()
     period = selectors.period_of(year=year, month=month)
     started = time.perf_counter()
-    chain = selectors.usage_chain(period)
-    detected = chain_findings(period, chain) + leakage_findings(period, now=now)
+    timings: dict = {}
+    with transaction.atomic():
+        _work_mem()
+        lap = _Laps(timings)
+        chain = selectors.usage_chain(period)
+        lap("chain")
+        detected = chain_findings(period, chain)
+        lap("chain_findings")
+        detected += leakage_findings(period, now=now, timings=timings)
+        lap = _Laps(timings)
     with transaction.atomic():
         findings = findings_keep(period=period, detected=detected, now=now)
         balanced = not any(
@@ -463,9 +516,10 @@ def reconciliation_run(
             for row in rows
             if row is chain.total or row.source
         )
-    logger.info("reconciliation %s: %s findings in %.2f s", period.start_date, len(findings),
-                time.perf_counter() - started)  # fmt: skip
-    return Outcome(reconciliation=reconciliation, findings=findings)
+    lap("findings_kept")
+    logger.info("reconciliation %s: %s findings in %.2f s (%s)", period.start_date,
+                len(findings), time.perf_counter() - started, timings)  # fmt: skip
+    return Outcome(reconciliation=reconciliation, findings=findings, timings=timings)
 
 
 def reconciliation_scheduled(*, now: dt.datetime | None = None) -> Outcome:

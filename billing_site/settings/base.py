@@ -297,6 +297,8 @@ ASSURANCE_FILE_LAG_HOURS = int(os.environ.get("ASSURANCE_FILE_LAG_HOURS", "24"))
 ASSURANCE_CLOSE_DAYS = int(os.environ.get("ASSURANCE_CLOSE_DAYS", "5"))
 ASSURANCE_ERROR_AGE_DAYS = int(os.environ.get("ASSURANCE_ERROR_AGE_DAYS", "14"))
 ASSURANCE_SESSION_STALE_HOURS = int(os.environ.get("ASSURANCE_SESSION_STALE_HOURS", "24"))
+# PostgreSQL work_mem of the reconciliation's reads (they group a month of events at once).
+ASSURANCE_WORK_MEM = os.environ.get("ASSURANCE_WORK_MEM", "128MB")
 
 # Key of the voucher code hashes; changing it invalidates every unredeemed voucher.
 VOUCHER_SECRET = os.environ.get("VOUCHER_SECRET", "") or SECRET_KEY or "vouchers-local-only"
