@@ -312,20 +312,32 @@ def leakage_findings(
         amount="cost")  # fmt: skip
 
     lap("zero_rated")
-    # Duplicate charges: same subscription, start, service and quantity, other record ids.
+    # Duplicate charges: same subscription, start, service and quantity, other record ids (R17
+    # keeps a record id once per source). First the (subscription, start) pairs seen twice, on
+    # two narrow keys; then only their events are grouped with the amounts.
+    pairs = list(
+        rated.values("subscription_id", "started_at")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .order_by()
+        .values_list("subscription_id", "started_at")[:10_000]
+    )
+    suspects = rated.filter(
+        subscription_id__in={pair[0] for pair in pairs}, started_at__in={pair[1] for pair in pairs}
+    )
     twins = (
-        rated.values("subscription_id", "started_at", "service", "units")
+        suspects.values("subscription_id", "started_at", "service", "units")
         .annotate(count=Count("id"), records=Count("id"),
                   amount=Sum("retail_amount"), low=Max("retail_amount"),
                   currency=Max("currency"), account=Max("billing_account_id"))
         .filter(records__gt=1)
         .order_by("subscription_id", "started_at")
     )  # fmt: skip
-    twins = list(twins)
+    twins = list(twins) if pairs else []
     brands = _brand_of_accounts(row["account"] for row in twins)
     twin_keys = ["subscription_id", "started_at", "service", "units"]
     twin_ids = _ids_by_group(
-        rated.filter(subscription_id__in={row["subscription_id"] for row in twins}), twin_keys
+        suspects, twin_keys
     ) if twins else {}  # fmt: skip
     for row in twins:
         same = twin_ids.get(tuple(row[key] for key in twin_keys), [])
