@@ -26,6 +26,7 @@ from assurance import selectors, services
 from assurance.models import Finding, Reconciliation, WhatIfRun
 from catalog.models import PlanVersion
 from catalog.selectors import brands_of
+from core.idempotency import idempotent
 
 PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -153,6 +154,7 @@ class ReconciliationViewSet(
     def get_queryset(self):
         return selectors.reconciliations_visible_to(self.request.user)
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         if brands_of(request.user) is not None:
             raise NotFound("the usage chain is every brand's: ask a user who sees every brand")
@@ -190,6 +192,7 @@ class WhatIfRunViewSet(
     def get_queryset(self):
         return selectors.whatif_runs_visible_to(self.request.user)
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
