@@ -284,7 +284,22 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "charging.usage_months_ahead",
         "schedule": 6 * 3600,
     },
+    # Revenue assurance: the last closed period reconciled and checked for leaks (R33).
+    "assurance-reconciliation": {
+        "task": "assurance.reconciliation_scheduled",
+        "schedule": 24 * 3600,
+    },
 }
+
+# Revenue assurance (issue 18): a file closes the traffic of the period its file time falls in
+# once moved back this many hours; a period is closed (bills out) this many days after its end;
+# rating errors older than this many days and online sessions silent this many hours are leaks.
+ASSURANCE_FILE_LAG_HOURS = int(os.environ.get("ASSURANCE_FILE_LAG_HOURS", "24"))
+ASSURANCE_CLOSE_DAYS = int(os.environ.get("ASSURANCE_CLOSE_DAYS", "5"))
+ASSURANCE_ERROR_AGE_DAYS = int(os.environ.get("ASSURANCE_ERROR_AGE_DAYS", "14"))
+ASSURANCE_SESSION_STALE_HOURS = int(os.environ.get("ASSURANCE_SESSION_STALE_HOURS", "24"))
+# PostgreSQL work_mem of the reconciliation's reads (they group a month of events at once).
+ASSURANCE_WORK_MEM = os.environ.get("ASSURANCE_WORK_MEM", "128MB")
 
 # Key of the voucher code hashes; changing it invalidates every unredeemed voucher.
 VOUCHER_SECRET = os.environ.get("VOUCHER_SECRET", "") or SECRET_KEY or "vouchers-local-only"

@@ -7,6 +7,7 @@
   function draw(box) {
     const data = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
     const canvas = box.querySelector("canvas");
+    const stacked = data.stacked !== false; // a chart may ask for grouped bars
     const chart = new Chart(canvas, {
       type: "bar",
       data: {
@@ -23,9 +24,9 @@
         maintainAspectRatio: false,
         animation: false,
         scales: {
-          x: { stacked: true, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 10 } },
+          x: { stacked, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 10 } },
           y: {
-            stacked: true,
+            stacked,
             beginAtZero: true,
             ticks: { precision: 0 },
             title: { display: !!data.unit, text: data.unit },

@@ -25,6 +25,9 @@ LEDGERS = {
     "RejectedRecord": "reprocessed_by, reprocessed_at: a reject is kept as received (R16)",
     "RerateJob": "created_by, created_at; every change it makes is a RerateChange row (R15)",
     "UsageEvent": "rated by the engine; a rerating's changes are RerateChange rows (R15)",
+    "Reconciliation": "created_by, created_at: a snapshot of the chain, never changed (R33)",
+    "WhatIfRun": "created_by, created_at: an outcome kept as computed, never changed",
+    "FindingComment": "author, created_at: comments are only added",
 }
 # Writes whose view names no model: what each changes, and where that is audited.
 WRITES_WITHOUT_A_MODEL = {

@@ -29,6 +29,8 @@ from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.test import APIClient
 
+from assurance import models as assurance_models
+from assurance import services as assurance_services
 from catalog import models as catalog_models
 from catalog import services as catalog_services
 from charging import models as charging_models
@@ -55,7 +57,7 @@ FILES = (
     "CDR_HOSTNET_20261101001000_000002.csv",
     "CDR_HOSTNET_20261101003000_000004.csv",  # 000003 never arrives: a sequence gap
 )
-BUSINESS_APPS = ("catalog", "subscribers", "charging", "invoicing", "settlement")
+BUSINESS_APPS = ("catalog", "subscribers", "charging", "invoicing", "settlement", "assurance")
 # core's own tables that hold a brand's data: webhook endpoints and what was sent to them.
 OUTBOX_MODELS = (
     core_models.WebhookEndpoint,
@@ -225,6 +227,28 @@ def world(django_db_setup, django_db_blocker):
             content=(SAMPLES.parent.parent / "settlement" / "samples"
                      / "HOSTNET_invoice_2026-10.csv").read_bytes(),
         )  # fmt: skip
+        # October reconciled (findings of the usage chain, no brand) and a LOREM finding, and a
+        # what-if of a draft SMART-10 version (assurance).
+        outcome = assurance_services.reconciliation_run(year=2026, month=10)
+        assurance_services.finding_comment_add(
+            finding=outcome.findings[0], user=None, text="LOREM-NOTICE"
+        )
+        assurance_models.Finding.objects.create(
+            fingerprint="lorem-sweep", kind=assurance_models.FindingKind.UNBILLED,
+            brand=catalog.brand, period_start_date=dt.date(2026, 10, 1),
+            title="LOREM-FINDING", first_seen_at=dt.datetime(2026, 11, 10, tzinfo=dt.UTC),
+            last_seen_at=dt.datetime(2026, 11, 10, tzinfo=dt.UTC),
+            records={"model": "charging.usageevent", "ids": []},
+        )  # fmt: skip
+        draft = catalog_services.plan_version_create(
+            plan=catalog.plan,
+            data={"rate_card": catalog.version.rate_card, "recurring_fee": Decimal("24.99"),
+                  "tax_category": catalog.version.tax_category,
+                  "effective_from": catalog.version.effective_from},
+        )  # fmt: skip
+        assurance_services.whatif_run(
+            plan_version=draft, now=dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC)
+        )
         ipsum = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
         admin = User.objects.create_superuser("sweep-admin", password="pw-Secret-123")
         operator = User.objects.create_user("ipsum-operator", password="pw-Secret-123")
@@ -248,7 +272,7 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
     """What only LOREM's objects show: codes, numbers, MSISDNs, IMSIs, ICCIDs, file names."""
     words = {catalog.brand.code, "XTRA-GB", "WELCOME-5", batch.reference, "LOREM-HOOK",
              "LOREM-EVENT", "LOREM-NOTICE", "LOREM-HOSTNET", "LOREM-WHOLESALE",
-             "LOREM-HOSTNET-INVOICE.csv"}  # fmt: skip
+             "LOREM-HOSTNET-INVOICE.csv", "LOREM-FINDING"}  # fmt: skip
     words |= set(
         settlement_models.Statement.objects.exclude(number="").values_list("number", flat=True)
     )

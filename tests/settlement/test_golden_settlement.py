@@ -161,3 +161,23 @@ def test_hostnet_october_settlement_statement_dispute_and_margin(
     assert partner_row.wholesale == Decimal("5.314176") and partner_row.fees == Decimal("0.9")
     events = selectors.margin_events(year=2026, month=10, dimension="plan", key="SMART-10")
     assert events.count() == 19
+
+
+@time_machine.travel("2026-11-03 10:00:00+01:00", tick=False)
+def test_an_events_lineage_leads_to_the_statement_line_its_cost_landed_on(
+    golden, django_capture_on_commit_callbacks, finance, console_client_for
+):
+    from charging.models import UsageEvent
+
+    catalog, subscribers, partner = golden
+    a9 = UsageEvent.objects.get(record_id="A9")  # data in EU, 3.000002 wholesale
+    page = console_client_for(finance).get(f"/assurance/lineage/event/{a9.pk}/").content.decode()
+    assert "on no partner statement yet" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.settlement_run_create(partner=partner, year=2026, month=10)
+    statement = run.statement
+    line = statement.lines.get(kind=LineKind.USAGE, service="DATA", roaming_zone="EU")
+    page = console_client_for(finance).get(f"/assurance/lineage/event/{a9.pk}/").content.decode()
+    assert f'href="{statement.get_absolute_url()}"' in page
+    assert f"Line {line.position} of" in page and "3.000002 EUR" in page

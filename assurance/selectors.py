@@ -1,0 +1,675 @@
+"""Reads of the revenue assurance: the usage chain of a period (R33), wholesale cost, KPIs.
+
+Every figure is one set-based query over the usage store (the month partitions of
+``charging_usageevent`` are pruned by the ``started_at`` range) or over invoices; nothing is
+read row by row. Wholesale cost is read through ``wholesale_cost`` only: today the wholesale
+amounts the rated events carry (R14); settlement's partner statements can take its place there.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from assurance.models import Finding, Reconciliation, WhatIfRun
+from catalog.selectors import brands_of
+from charging.models import FileStatus, RatingStatus, SequenceGap, UsageEvent, UsageFile
+from core.periods import Period, billing_period, billing_period_containing
+from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from subscribers.models import Subscription, SubscriptionStatus, SubscriptionTerm
+
+ZERO = Decimal("0")
+MONEY = DecimalField(max_digits=20, decimal_places=6)
+# Invoices that count as invoiced: final and not void (R28).
+INVOICED_STATUSES = (
+    InvoiceStatus.ISSUED,
+    InvoiceStatus.PARTIALLY_PAID,
+    InvoiceStatus.PAID,
+    InvoiceStatus.OVERDUE,
+)
+UNPAID_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE)
+BILLED_KINDS = (InvoiceKind.INVOICE, InvoiceKind.STATEMENT)
+LOADED_FILES = (FileStatus.PROCESSED, FileStatus.PROCESSING)
+HOME_ZONES = ("", "HOME")
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def file_lag() -> dt.timedelta:
+    """How long after a period's end its last files may still arrive (ASSURANCE_FILE_LAG_HOURS).
+
+    A file belongs to the period its file time (or, without one, its arrival) falls in once
+    moved back by the lag: CDR_..._20261101000500 closes October's traffic.
+    """
+    return dt.timedelta(hours=_setting("ASSURANCE_FILE_LAG_HOURS", 24))
+
+
+def period_of(*, year: int, month: int) -> Period:
+    """The reconciled period: a calendar month in the console's time zone."""
+    return billing_period(year=year, month=month, tz=settings.TIME_ZONE)
+
+
+def last_closed_period(*, now: dt.datetime | None = None) -> Period:
+    """The last period whose end is ASSURANCE_CLOSE_DAYS behind ``now`` (bills are out)."""
+    now = now or timezone.now()
+    close = dt.timedelta(days=_setting("ASSURANCE_CLOSE_DAYS", 5))
+    current = billing_period_containing(now - close, tz=settings.TIME_ZONE)
+    previous = current.start - dt.timedelta(seconds=1)
+    return billing_period_containing(previous, tz=settings.TIME_ZONE)
+
+
+def period_closed(period: Period, *, now: dt.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return now >= period.end + dt.timedelta(days=_setting("ASSURANCE_CLOSE_DAYS", 5))
+
+
+def periods_back(period: Period, count: int) -> list[Period]:
+    """``count`` periods ending with ``period``, oldest first."""
+    periods = [period]
+    while len(periods) < count:
+        before = periods[0].start - dt.timedelta(seconds=1)
+        periods.insert(0, billing_period_containing(before, tz=settings.TIME_ZONE))
+    return periods
+
+
+# --- what the chain reads ---------------------------------------------------------------------
+
+
+def files_of_period(period: Period) -> QuerySet[UsageFile]:
+    """The usage files of a period: file time (or arrival) moved back by the lag inside it."""
+    lag = file_lag()
+    return UsageFile.objects.annotate(stamp=Coalesce("file_time", "received_at")).filter(
+        stamp__gte=period.start + lag, stamp__lt=period.end + lag
+    )
+
+
+def events_of_period(period: Period) -> QuerySet[UsageEvent]:
+    """The usage events started in a period (the usage store's month partitions)."""
+    return UsageEvent.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
+
+
+def invoiced_lines() -> QuerySet[InvoiceLine]:
+    """Lines of final, not void invoices and statements (credit notes correct them apart)."""
+    return InvoiceLine.objects.filter(
+        invoice__kind__in=BILLED_KINDS, invoice__status__in=INVOICED_STATUSES
+    )
+
+
+def on_an_invoice():
+    """An Exists() telling whether a usage event's account was invoiced for its time.
+
+    An event is invoiced when a final invoice (its account's own, or a parent's with the
+    account's section) covers its start: its usage line, or, when its group rounds to zero,
+    its itemised part (R34).
+    """
+    return Exists(
+        invoiced_lines().filter(
+            billing_account_id=OuterRef("billing_account_id"),
+            invoice__period_start__lte=OuterRef("started_at"),
+            invoice__period_end__gt=OuterRef("started_at"),
+        )
+    )
+
+
+def usage_lines_of_period(period: Period) -> QuerySet[InvoiceLine]:
+    """The usage lines invoiced for a period (invoices whose period starts in it)."""
+    return invoiced_lines().filter(
+        kind=LineKind.USAGE,
+        invoice__period_start__gte=period.start,
+        invoice__period_start__lt=period.end,
+    )
+
+
+def line_events(line: InvoiceLine) -> QuerySet[UsageEvent]:
+    """The rated events a usage line sums (R34): its subscription's group in its period."""
+    invoice = line.invoice
+    return UsageEvent.objects.filter(
+        subscription_id=line.subscription_id,
+        billing_account_id=line.billing_account_id,
+        service=line.service,
+        destination_zone=line.destination_zone,
+        roaming_zone=line.roaming_zone,
+        started_at__gte=invoice.period_start,
+        started_at__lt=invoice.period_end,
+        rating_status=RatingStatus.RATED,
+    )
+
+
+def event_line(event: UsageEvent) -> InvoiceLine | None:
+    """The invoice line an event landed on (its usage line; None when not invoiced)."""
+    return (
+        InvoiceLine.objects.filter(
+            kind=LineKind.USAGE,
+            subscription_id=event.subscription_id,
+            billing_account_id=event.billing_account_id,
+            service=event.service,
+            destination_zone=event.destination_zone,
+            roaming_zone=event.roaming_zone,
+            invoice__kind__in=BILLED_KINDS,
+            invoice__period_start__lte=event.started_at,
+            invoice__period_end__gt=event.started_at,
+        )
+        .exclude(invoice__status__in=(InvoiceStatus.VOID, InvoiceStatus.EXCLUDED))
+        .select_related("invoice")
+        .order_by("-invoice__status")
+        .first()
+    )
+
+
+def event_invoice(event: UsageEvent) -> Invoice | None:
+    """The invoice whose period covers an event, even when its group rounds to no line."""
+    line = (
+        InvoiceLine.objects.filter(
+            billing_account_id=event.billing_account_id,
+            invoice__kind__in=BILLED_KINDS,
+            invoice__period_start__lte=event.started_at,
+            invoice__period_end__gt=event.started_at,
+        )
+        .exclude(invoice__status__in=(InvoiceStatus.VOID, InvoiceStatus.EXCLUDED))
+        .select_related("invoice")
+        .first()
+    )
+    return line.invoice if line else None
+
+
+def settlement_line_of(event: UsageEvent):
+    """The partner statement line an event's wholesale cost landed on (R31), or None.
+
+    A host network's statement groups its usage by service and roaming zone over the month:
+    the line is the usage line of the statement of the partner of the event's host network
+    whose period holds the event, for its service and roaming zone. The latest statement wins
+    when a draft was run again.
+    """
+    from settlement.models import LineKind, StatementLine
+
+    if event.wholesale_amount is None:
+        return None
+    return (
+        StatementLine.objects.filter(
+            kind=LineKind.USAGE,
+            service=event.service,
+            roaming_zone=event.roaming_zone or "",
+            statement__partner__host_network__code=event.source,
+            statement__period_start__lte=event.started_at,
+            statement__period_end__gt=event.started_at,
+        )
+        .select_related("statement")
+        .order_by("-statement_id")
+        .first()
+    )
+
+
+def wholesale_cost(events: QuerySet[UsageEvent]) -> QuerySet[UsageEvent]:
+    """The one place wholesale cost is read from: annotate each event with ``cost``.
+
+    Today the wholesale amount the rating engine gave each event (R14). When settlement's
+    partner statements exist, this is where their figures take over.
+    """
+    return events.annotate(cost=Coalesce(F("wholesale_amount"), Value(ZERO), output_field=MONEY))
+
+
+# --- the chain of a period --------------------------------------------------------------------
+
+
+@dataclass
+class ChainRow:
+    source: str = ""
+    files_loaded: int = 0
+    files_duplicate: int = 0
+    files_quarantined: int = 0
+    files_failed: int = 0
+    sequence_gaps: int = 0
+    received: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    rated: int = 0
+    in_error: int = 0
+    events: int = 0
+    rated_retail: Decimal = ZERO
+    invoiced_usage: Decimal = ZERO
+    unbilled: Decimal = ZERO
+    rounding: Decimal = ZERO
+    difference: Decimal = ZERO
+    wholesale: Decimal = ZERO
+
+    def add(self, other: "ChainRow") -> None:
+        for name in self.__dataclass_fields__:
+            if name != "source":
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Chain:
+    period: Period
+    rows: list[ChainRow] = field(default_factory=list)
+    total: ChainRow = field(default_factory=ChainRow)
+    currency: str = ""
+
+
+def usage_chain(period: Period) -> Chain:
+    """Compute the usage chain of a period per source and in total (R33), in five queries."""
+    files = files_of_period(period)
+    rows: dict[str, ChainRow] = {}
+
+    def row(source: str) -> ChainRow:
+        return rows.setdefault(source, ChainRow(source=source))
+
+    for item in (
+        files.values("source")
+        .annotate(
+            loaded=Count("id", filter=Q(status__in=LOADED_FILES)),
+            duplicate=Count("id", filter=Q(status=FileStatus.DUPLICATE)),
+            quarantined=Count("id", filter=Q(status=FileStatus.QUARANTINED)),
+            failed=Count("id", filter=Q(status=FileStatus.FAILED)),
+            received=Coalesce(Sum("records_read", filter=Q(status__in=LOADED_FILES)), 0),
+            accepted=Coalesce(Sum("records_accepted", filter=Q(status__in=LOADED_FILES)), 0),
+            rejected=Coalesce(Sum("records_rejected", filter=Q(status__in=LOADED_FILES)), 0),
+            duplicates=Coalesce(Sum("records_duplicate", filter=Q(status__in=LOADED_FILES)), 0),
+        )
+        .order_by()
+    ):
+        this = row(item["source"])
+        this.files_loaded, this.files_duplicate = item["loaded"], item["duplicate"]
+        this.files_quarantined, this.files_failed = item["quarantined"], item["failed"]
+        this.received, this.accepted = item["received"], item["accepted"]
+        this.rejected, this.duplicates = item["rejected"], item["duplicates"]
+    for item in (
+        SequenceGap.objects.filter(detected_in__in=files.values("pk"))
+        .values("source")
+        .annotate(count=Count("id"))
+        .order_by()
+    ):
+        row(item["source"]).sequence_gaps = item["count"]
+    # The events of the period's loaded files, by rating status.
+    loaded = files.filter(status__in=LOADED_FILES).values("pk")
+    for item in (
+        UsageEvent.objects.filter(usage_file_id__in=loaded)
+        .values("source")
+        .annotate(
+            rated=Count("id", filter=Q(rating_status=RatingStatus.RATED)),
+            error=Count("id", filter=Q(rating_status=RatingStatus.ERROR)),
+        )
+        .order_by()
+    ):
+        this = row(item["source"])
+        this.rated, this.in_error = item["rated"], item["error"]
+    # The money of the events started in the period: rated, on no invoice, wholesale.
+    currency = ""
+    rated = Q(rating_status=RatingStatus.RATED)
+    for item in (
+        wholesale_cost(events_of_period(period))
+        .annotate(invoiced=on_an_invoice())
+        .values("source", "currency")
+        .annotate(
+            events=Count("id"),
+            retail=Coalesce(Sum("retail_amount", filter=rated), ZERO, output_field=MONEY),
+            unbilled=Coalesce(
+                Sum("retail_amount", filter=rated & Q(invoiced=False)), ZERO, output_field=MONEY
+            ),
+            spent=Coalesce(Sum("cost"), ZERO, output_field=MONEY),
+        )
+        .order_by()
+    ):
+        this = row(item["source"])
+        this.events += item["events"]
+        this.rated_retail += item["retail"]
+        this.unbilled += item["unbilled"]
+        this.wholesale += item["spent"]
+        # Per source, the invoiced part is the exact retail of its invoiced events.
+        this.invoiced_usage += item["retail"] - item["unbilled"]
+        currency = currency or item["currency"]
+    chain = Chain(period=period, rows=sorted(rows.values(), key=lambda r: r.source))
+    total = ChainRow()
+    for this in chain.rows:
+        total.add(this)
+    # In total: invoiced is what the usage lines say, rounded; rounding is what they left.
+    lines = usage_lines_of_period(period).aggregate(
+        amount=Coalesce(Sum("amount"), ZERO, output_field=MONEY),
+        rated=Coalesce(Sum("rated_amount"), ZERO, output_field=MONEY),
+    )
+    total.invoiced_usage = lines["amount"]
+    total.rounding = lines["rated"] - lines["amount"]
+    total.difference = total.rated_retail - total.invoiced_usage - total.unbilled - total.rounding
+    chain.total, chain.currency = total, currency
+    return chain
+
+
+def half_minor_unit(currency: str) -> Decimal:
+    from core.money import minor_unit_exponent
+
+    return minor_unit_exponent(currency or "EUR") / 2
+
+
+# --- KPIs -------------------------------------------------------------------------------------
+
+FEE_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED, SubscriptionStatus.BARRED)
+
+
+def _scope_subscriptions(subscriptions, *, brand_ids, plan_id):
+    if brand_ids is not None:
+        subscriptions = subscriptions.filter(billing_account__customer__brand_id__in=brand_ids)
+    if plan_id:
+        subscriptions = subscriptions.filter(plan_id=plan_id)
+    return subscriptions
+
+
+def _scope_events(events, *, brand_ids, plan_id):
+    if brand_ids is not None:
+        events = events.filter(
+            billing_account_id__in=Subscription.objects.filter(
+                billing_account__customer__brand_id__in=brand_ids
+            ).values("billing_account_id")
+        )
+    if plan_id:
+        events = events.filter(plan_version__plan_id=plan_id)
+    return events
+
+
+def _scope_invoices(invoices, *, brand_ids):
+    return invoices if brand_ids is None else invoices.filter(brand_id__in=brand_ids)
+
+
+def active_subscriptions(period: Period, *, brand_ids=None, plan_id=None):
+    """Subscriptions in a fee-paying status on any day of the period (R24)."""
+    terms = SubscriptionTerm.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=period.start),
+        valid_from__lt=period.end,
+        status__in=FEE_STATUSES,
+    )
+    subscriptions = Subscription.objects.filter(pk__in=terms.values("subscription_id"))
+    return _scope_subscriptions(subscriptions, brand_ids=brand_ids, plan_id=plan_id)
+
+
+def active_at(instant: dt.datetime, *, brand_ids=None, plan_id=None):
+    terms = SubscriptionTerm.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=instant),
+        valid_from__lte=instant,
+        status__in=FEE_STATUSES,
+    )
+    subscriptions = Subscription.objects.filter(pk__in=terms.values("subscription_id"))
+    return _scope_subscriptions(subscriptions, brand_ids=brand_ids, plan_id=plan_id)
+
+
+def gross_adds(period: Period, *, brand_ids=None, plan_id=None):
+    """Subscriptions first activated in the period."""
+    earlier = SubscriptionTerm.objects.filter(
+        subscription_id=OuterRef("pk"),
+        status=SubscriptionStatus.ACTIVE,
+        valid_from__lt=period.start,
+    )
+    first = SubscriptionTerm.objects.filter(
+        status=SubscriptionStatus.ACTIVE, valid_from__gte=period.start, valid_from__lt=period.end
+    )
+    subscriptions = Subscription.objects.filter(pk__in=first.values("subscription_id")).exclude(
+        Exists(earlier)
+    )
+    return _scope_subscriptions(subscriptions, brand_ids=brand_ids, plan_id=plan_id)
+
+
+def churned(period: Period, *, brand_ids=None, plan_id=None):
+    """Subscriptions terminated in the period."""
+    ended = SubscriptionTerm.objects.filter(
+        status=SubscriptionStatus.TERMINATED,
+        valid_from__gte=period.start,
+        valid_from__lt=period.end,
+    )
+    subscriptions = Subscription.objects.filter(pk__in=ended.values("subscription_id"))
+    return _scope_subscriptions(subscriptions, brand_ids=brand_ids, plan_id=plan_id)
+
+
+def invoices_of_period(period: Period, *, brand_ids=None):
+    invoices = Invoice.objects.filter(
+        kind__in=BILLED_KINDS,
+        status__in=INVOICED_STATUSES,
+        period_start__gte=period.start,
+        period_start__lt=period.end,
+    )
+    return _scope_invoices(invoices, brand_ids=brand_ids)
+
+
+@dataclass
+class Kpis:
+    period: Period
+    currency: str
+    active: int
+    gross_adds: int
+    churned: int
+    base: int
+    churn_rate: Decimal | None
+    revenue: Decimal
+    arpu: Decimal | None
+    usage_retail: Decimal
+    wholesale: Decimal
+    margin: Decimal
+    roaming_retail: Decimal
+    roaming_share: Decimal | None
+    usage_by_service: dict
+    usage_per_subscriber: dict
+    billed_gross: Decimal
+    unpaid_gross: Decimal
+    dso_days: Decimal | None
+    unbilled: Decimal
+    plans: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "period": self.period.start_date.strftime("%Y-%m"),
+            "currency": self.currency,
+            "activeSubscribers": self.active,
+            "grossAdds": self.gross_adds,
+            "churned": self.churned,
+            "churnRate": _text(self.churn_rate),
+            "revenue": str(self.revenue),
+            "arpu": _text(self.arpu),
+            "usageRetail": str(self.usage_retail),
+            "wholesaleCost": str(self.wholesale),
+            "margin": str(self.margin),
+            "roamingShare": _text(self.roaming_share),
+            "usagePerSubscriber": {k: str(v) for k, v in self.usage_per_subscriber.items()},
+            "billedGross": str(self.billed_gross),
+            "unpaidGross": str(self.unpaid_gross),
+            "dsoDays": _text(self.dso_days),
+            "unbilledUsage": str(self.unbilled),
+            "plans": self.plans,
+        }
+
+
+def _text(value):
+    return None if value is None else str(value)
+
+
+def _ratio(part, whole, places="0.0001") -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal(places))
+
+
+def kpis(period: Period, *, brand_ids=None, plan_id=None) -> Kpis:
+    """The KPIs of a period for some brands (None: every brand) and, optionally, one plan."""
+    active = active_subscriptions(period, brand_ids=brand_ids, plan_id=plan_id).count()
+    adds = gross_adds(period, brand_ids=brand_ids, plan_id=plan_id).count()
+    lost = churned(period, brand_ids=brand_ids, plan_id=plan_id).count()
+    base = active_at(period.start, brand_ids=brand_ids, plan_id=plan_id).count()
+    events = _scope_events(events_of_period(period), brand_ids=brand_ids, plan_id=plan_id)
+    rated = Q(rating_status=RatingStatus.RATED)
+    money = (
+        wholesale_cost(events)
+        .annotate(invoiced=on_an_invoice())
+        .aggregate(
+            retail=Coalesce(Sum("retail_amount", filter=rated), ZERO, output_field=MONEY),
+            spent=Coalesce(Sum("cost"), ZERO, output_field=MONEY),
+            roaming=Coalesce(
+                Sum("retail_amount", filter=rated & ~Q(roaming_zone__in=HOME_ZONES)),
+                ZERO,
+                output_field=MONEY,
+            ),
+            unbilled=Coalesce(
+                Sum("retail_amount", filter=rated & Q(invoiced=False)), ZERO, output_field=MONEY
+            ),
+        )
+    )
+    by_service = {
+        item["service"]: {"units": item["units"], "retail": item["retail"] or ZERO}
+        for item in events.filter(rated)
+        .values("service")
+        .annotate(units=Sum("units"), retail=Sum("retail_amount"))
+        .order_by("service")
+    }
+    invoices = invoices_of_period(period, brand_ids=brand_ids)
+    if plan_id:
+        revenue_lines = (
+            invoiced_lines()
+            .filter(invoice__in=invoices, plan_version__plan_id=plan_id)
+            .exclude(kind=LineKind.USAGE)
+        )
+        fees = revenue_lines.aggregate(v=Coalesce(Sum("amount"), ZERO, output_field=MONEY))["v"]
+        revenue = fees + money["retail"]
+    else:
+        revenue = invoices.aggregate(v=Coalesce(Sum("net_total"), ZERO, output_field=MONEY))["v"]
+    billed = invoices.aggregate(
+        gross=Coalesce(Sum("gross_total"), ZERO, output_field=MONEY),
+        unpaid=Coalesce(
+            Sum("gross_total", filter=Q(status__in=UNPAID_STATUSES)), ZERO, output_field=MONEY
+        ),
+    )
+    dso = None
+    if billed["gross"]:
+        dso = (billed["unpaid"] / billed["gross"] * period.days).quantize(Decimal("0.1"))
+    currency = (
+        events.exclude(currency="").values_list("currency", flat=True).first()
+        or invoices.values_list("currency", flat=True).first()
+        or ""
+    )
+    result = Kpis(
+        period=period,
+        currency=currency,
+        active=active,
+        gross_adds=adds,
+        churned=lost,
+        base=base,
+        churn_rate=_ratio(lost, base),
+        revenue=revenue,
+        arpu=(revenue / active).quantize(Decimal("0.01")) if active else None,
+        usage_retail=money["retail"],
+        wholesale=money["spent"],
+        margin=revenue - money["spent"],
+        roaming_retail=money["roaming"],
+        roaming_share=_ratio(money["roaming"], money["retail"]),
+        usage_by_service=by_service,
+        usage_per_subscriber={
+            service: (Decimal(values["units"]) / active).quantize(Decimal("0.01"))
+            for service, values in by_service.items()
+        }
+        if active
+        else {},
+        billed_gross=billed["gross"],
+        unpaid_gross=billed["unpaid"],
+        dso_days=dso,
+        unbilled=money["unbilled"],
+    )
+    if not plan_id:
+        result.plans = plan_margins(period, brand_ids=brand_ids)
+    return result
+
+
+def plan_margins(period: Period, *, brand_ids=None) -> list[dict]:
+    """Retail (usage and fees invoiced) and wholesale cost per plan of a period."""
+    events = _scope_events(events_of_period(period), brand_ids=brand_ids, plan_id=None)
+    rows: dict[int, dict] = {}
+    for item in (
+        wholesale_cost(events.exclude(plan_version=None))
+        .values("plan_version__plan_id", "plan_version__plan__code", "currency")
+        .annotate(
+            retail=Coalesce(
+                Sum("retail_amount", filter=Q(rating_status=RatingStatus.RATED)),
+                ZERO,
+                output_field=MONEY,
+            ),
+            spent=Coalesce(Sum("cost"), ZERO, output_field=MONEY),
+        )
+        .order_by()
+    ):
+        plan = item["plan_version__plan_id"]
+        rows[plan] = {"plan": plan, "code": item["plan_version__plan__code"],
+                      "currency": item["currency"], "usage": item["retail"],
+                      "fees": ZERO, "wholesale": item["spent"]}  # fmt: skip
+    for item in (
+        invoiced_lines()
+        .filter(invoice__in=invoices_of_period(period, brand_ids=brand_ids))
+        .exclude(kind=LineKind.USAGE)
+        .exclude(plan_version=None)
+        .values("plan_version__plan_id", "plan_version__plan__code", "invoice__currency")
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    ):
+        plan = item["plan_version__plan_id"]
+        this = rows.setdefault(plan, {"plan": plan, "code": item["plan_version__plan__code"],
+                                      "currency": item["invoice__currency"], "usage": ZERO,
+                                      "fees": ZERO, "wholesale": ZERO})  # fmt: skip
+        this["fees"] += item["amount"] or ZERO
+    result = []
+    for this in sorted(rows.values(), key=lambda r: r["code"]):
+        this["retail"] = this["usage"] + this["fees"]
+        this["margin"] = this["retail"] - this["wholesale"]
+        result.append(
+            {
+                key: (str(value) if isinstance(value, Decimal) else value)
+                for key, value in this.items()
+            }
+        )
+    return result
+
+
+def usage_mix(period: Period, *, brand_ids=None) -> list[dict]:
+    """Rated retail and units per service of a period."""
+    events = _scope_events(events_of_period(period), brand_ids=brand_ids, plan_id=None)
+    return list(
+        events.filter(rating_status=RatingStatus.RATED)
+        .values("service")
+        .annotate(
+            events=Count("id"),
+            units=Sum("units"),
+            retail=Coalesce(Sum("retail_amount"), ZERO, output_field=MONEY),
+        )
+        .order_by("service")
+    )
+
+
+# --- brand scoping ----------------------------------------------------------------------------
+
+
+def findings_visible_to(user) -> QuerySet[Finding]:
+    """Findings a user may see: their brands' own; usage-chain findings (no brand) only by
+    users who see every brand, like the usage files and sequence gaps they are about."""
+    findings = Finding.objects.select_related("brand", "owner")
+    brands = brands_of(user)
+    return findings if brands is None else findings.filter(brand_id__in=brands)
+
+
+def reconciliations_visible_to(user) -> QuerySet[Reconciliation]:
+    """Reconciliations are of the whole usage chain: users who see every brand only."""
+    runs = Reconciliation.objects.all()
+    return runs if brands_of(user) is None else runs.none()
+
+
+def whatif_runs_visible_to(user) -> QuerySet[WhatIfRun]:
+    runs = WhatIfRun.objects.select_related("plan_version__plan", "brand")
+    brands = brands_of(user)
+    return runs if brands is None else runs.filter(brand_id__in=brands)
