@@ -4,6 +4,7 @@ import django_filters
 
 from core.console.filters import ConsoleFilter
 from invoicing.models import (
+    ArchiveStatus,
     BillCycle,
     BillRun,
     BillRunStatus,
@@ -13,6 +14,7 @@ from invoicing.models import (
     DunningHold,
     DunningPolicy,
     Invoice,
+    InvoiceArchive,
     InvoiceKind,
     InvoiceStatus,
 )
@@ -112,3 +114,14 @@ class DunningHoldFilter(ConsoleFilter):
     class Meta:
         model = DunningHold
         fields = ["account", "open"]
+
+
+class InvoiceArchiveFilter(ConsoleFilter):
+    brand = django_filters.ModelChoiceFilter(queryset=visible_brands)
+    status = django_filters.ChoiceFilter(choices=ArchiveStatus.choices)
+    period_year = django_filters.NumberFilter(label="Year")
+    period_month = django_filters.NumberFilter(label="Month")
+
+    class Meta:
+        model = InvoiceArchive
+        fields = ["brand", "status", "period_year", "period_month"]

@@ -26,6 +26,7 @@ from invoicing.filters import (
     DunningCaseFilter,
     DunningHoldFilter,
     DunningPolicyFilter,
+    InvoiceArchiveFilter,
     InvoiceFilter,
 )
 from invoicing.forms import (
@@ -576,6 +577,7 @@ class InvoiceRegisterXlsxView(ModelPermissionMixin, generic.View):
 class InvoiceArchiveListView(ConsoleListView):
     model = InvoiceArchive
     table_class = InvoiceArchiveTable
+    filterset_class = InvoiceArchiveFilter
     title = "Invoice archives"
     create_url = reverse_lazy("invoicing:invoicearchive-create")
 

@@ -25,6 +25,8 @@ LEDGERS = {
     "RejectedRecord": "reprocessed_by, reprocessed_at: a reject is kept as received (R16)",
     "RerateJob": "created_by, created_at; every change it makes is a RerateChange row (R15)",
     "UsageEvent": "rated by the engine; a rerating's changes are RerateChange rows (R15)",
+    "InvoiceArchive": "created_by, created_at: a download of PDFs, built once, never edited",
+    "DunningRecord": "taken_by, taken_at: a dunning step or lifted barring, never edited (R30)",
 }
 # Writes whose view names no model: what each changes, and where that is audited.
 WRITES_WITHOUT_A_MODEL = {

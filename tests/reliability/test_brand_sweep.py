@@ -39,7 +39,9 @@ from charging.services import usage_file_ingest
 from core import models as core_models
 from core import outbox
 from invoicing import models as invoicing_models
+from invoicing import dunning as invoicing_dunning
 from invoicing import services as invoicing_services
+from invoicing.downloads import invoice_archive_build
 from invoicing.documents import invoice_document_render
 from subscribers import models as subscriber_models
 from subscribers import services as subscriber_services
@@ -97,7 +99,11 @@ CONSOLE_ALLOWED = {
 CONSOLE_SKIPPED_PREFIXES = ("admin/", "api/v1/", "nchf-convergedcharging/")
 
 # Objects of the sweep by URL keyword, for keywords that do not name the view's own model.
-NAME_MODELS = {"user-roles": User, "catalog:user-brands": User}  # People: no brand of their own
+NAME_MODELS = {
+    "user-roles": User,  # People: no brand of their own
+    "catalog:user-brands": User,
+    "invoicing:dunning-pause": subscriber_models.BillingAccount,  # pauses an account's dunning
+}
 KWARG_MODELS = {
     "customer_pk": subscriber_models.Customer,
     "account_pk": subscriber_models.BillingAccount,
@@ -202,6 +208,20 @@ def world(django_db_setup, django_db_blocker):
         invoicing_services.bill_run_issue(bill_run=run)
         first = invoicing_models.Invoice.objects.order_by("pk").first()
         invoice_document_render(invoice=first)
+        # LOREM's dunning: a default policy, its invoices overdue with a reminder taken, an
+        # account's dunning paused; and a ZIP of its October PDFs (an invoice archive).
+        invoicing_dunning.dunning_policy_save(
+            brand=catalog.brand, code="LOREM-DUNNING", name="Lorem dunning", is_default=True,
+            steps=[{"action": invoicing_models.DunningAction.REMINDER, "days_after_due": 1}],
+        )  # fmt: skip
+        invoicing_dunning.dunning_run(today=first.due_date + dt.timedelta(days=2))
+        invoicing_dunning.dunning_pause(
+            billing_account=subscribers.accounts["B"], reason="sweep dispute"
+        )
+        archive = invoicing_models.InvoiceArchive.objects.create(
+            brand=catalog.brand, period_year=2026, period_month=10
+        )
+        invoice_archive_build(archive=archive)
         ipsum = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
         admin = User.objects.create_superuser("sweep-admin", password="pw-Secret-123")
         operator = User.objects.create_user("ipsum-operator", password="pw-Secret-123")
@@ -224,7 +244,7 @@ def world(django_db_setup, django_db_blocker):
 def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
     """What only LOREM's objects show: codes, numbers, MSISDNs, IMSIs, ICCIDs, file names."""
     words = {catalog.brand.code, "XTRA-GB", "WELCOME-5", batch.reference, "LOREM-HOOK",
-             "LOREM-EVENT", "LOREM-NOTICE"}  # fmt: skip
+             "LOREM-EVENT", "LOREM-NOTICE", "LOREM-DUNNING"}  # fmt: skip
     words |= set(
         invoicing_models.Invoice.objects.exclude(number="").values_list("number", flat=True)
     )
@@ -262,6 +282,9 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
         invoicing_models.Invoice: None,
         invoicing_models.BillRun: None,
         invoicing_models.BillCycle: None,
+        invoicing_models.DunningPolicy: None,
+        invoicing_models.DunningHold: None,
+        invoicing_models.InvoiceArchive: None,
     }
     for model, url_name in owned.items():
         for obj in model.objects.all():
