@@ -89,8 +89,10 @@ def test_each_step_is_taken_on_its_day_once(world):
     assert invoice.status == InvoiceStatus.OVERDUE
     case = DunningCase.objects.get(invoice=invoice)
     assert (case.policy, case.next_step.action, case.next_step_date) == (
-        world.policy, DunningAction.REMINDER, dt.date(2026, 11, 19),
-    )  # fmt: skip
+        world.policy,
+        DunningAction.REMINDER,
+        dt.date(2026, 11, 19),
+    )
 
     assert run_on("2026-11-18")["steps"] == 0
     assert run_on("2026-11-19")["steps"] == 1
@@ -103,8 +105,10 @@ def test_each_step_is_taken_on_its_day_once(world):
     assert statuses(account) == ["barred", "barred"]
     case.refresh_from_db()
     assert (case.last_step.action, case.next_step.action, case.next_step_date) == (
-        DunningAction.BAR_OUTGOING, DunningAction.TERMINATE, dt.date(2026, 12, 16),
-    )  # fmt: skip
+        DunningAction.BAR_OUTGOING,
+        DunningAction.TERMINATE,
+        dt.date(2026, 12, 16),
+    )
     assert run_on("2026-12-16")["steps"] == 1
     assert statuses(account) == ["terminated", "terminated"]
     assert run_on("2026-12-31")["steps"] == 0
@@ -112,9 +116,11 @@ def test_each_step_is_taken_on_its_day_once(world):
     assert actions(invoice) == ["reminder", "final_notice", "bar_outgoing", "terminate"]
     records = DunningRecord.objects.filter(case__invoice=invoice).order_by("pk")
     assert [r.due_on for r in records] == [
-        dt.date(2026, 11, 19), dt.date(2026, 11, 26), dt.date(2026, 11, 30),
+        dt.date(2026, 11, 19),
+        dt.date(2026, 11, 26),
+        dt.date(2026, 11, 30),
         dt.date(2026, 12, 16),
-    ]  # fmt: skip
+    ]
     numbers = sorted(account.subscriptions.values_list("msisdn", flat=True))
     assert sorted(records[2].subscriptions) == numbers == sorted(records[3].subscriptions)
     # Termination went through the subscribers' lifecycle: a term, the SIM retired, the reason.
@@ -122,8 +128,11 @@ def test_each_step_is_taken_on_its_day_once(world):
     assert terminated.terms.get(valid_to__isnull=True).change.startswith("dunning termination")
     events = OutboxEvent.objects.filter(event_type="dunning.step_taken").order_by("pk")
     assert [e.payload["step"]["action"] for e in events] == [
-        "reminder", "final_notice", "bar_outgoing", "terminate",
-    ]  # fmt: skip
+        "reminder",
+        "final_notice",
+        "bar_outgoing",
+        "terminate",
+    ]
     assert events[0].payload["bill"]["number"] == invoice.number
     assert events[0].payload["amountDue"] == {"value": "142.80", "unit": "EUR"}
 
@@ -159,8 +168,10 @@ def test_payment_lifts_only_the_barring_the_dunning_imposed(world):
     assert statuses(account) == ["active", "barred", "suspended"]
     case = DunningCase.objects.get(invoice=invoice)
     assert (case.status, case.next_step, case.closed_reason) == (
-        DunningCaseStatus.CLOSED, None, "invoice paid",
-    )  # fmt: skip
+        DunningCaseStatus.CLOSED,
+        None,
+        "invoice paid",
+    )
     lifted = DunningRecord.objects.get(case=case, kind=DunningRecordKind.BAR_LIFTED)
     assert lifted.subscriptions == [first.msisdn]
     # Settled once: again, and the daily run, change nothing; no step is taken any more.
@@ -187,9 +198,12 @@ def test_paying_one_of_two_barring_invoices_keeps_the_barring(db):
     world = world_build()
     plan_add(world, "ADV", fee="30.00")
     dunning.dunning_policy_save(
-        brand=world.brand, code="BAR", name="Bar only", is_default=True,
+        brand=world.brand,
+        code="BAR",
+        name="Bar only",
+        is_default=True,
         steps=[{"action": DunningAction.BAR_OUTGOING, "days_after_due": 1}],
-    )  # fmt: skip
+    )
     (account,), (october,) = issued_invoices(world)
     with time_machine.travel("2026-12-02 09:00:00+01:00", tick=False):
         services.bill_run_issue(bill_run=run_bill(world, 2026, 11))
@@ -262,9 +276,11 @@ def test_a_crash_midway_leaves_each_case_whole_and_a_rerun_finishes(world, monke
 
 def test_an_account_follows_the_policy_it_names_else_the_brands_default(world):
     dunning.dunning_policy_save(
-        brand=world.brand, code="GENTLE", name="Gentle",
+        brand=world.brand,
+        code="GENTLE",
+        name="Gentle",
         steps=[{"action": DunningAction.REMINDER, "days_after_due": 20}],
-    )  # fmt: skip
+    )
     accounts, invoices = issued_invoices(world, count=2)
     accounts[1].dunning_policy = "gentle"  # the account's form writes the code as typed
     accounts[1].save(update_fields=["dunning_policy"])
@@ -283,8 +299,9 @@ def test_no_policy_opens_a_case_that_waits_for_one(db):
     case = DunningCase.objects.get(invoice=invoice)
     assert (case.policy, case.next_step_date) == (None, None)
 
-    dunning.dunning_policy_save(brand=world.brand, code="LATE", name="Late", steps=STEPS,
-                                is_default=True)  # fmt: skip
+    dunning.dunning_policy_save(
+        brand=world.brand, code="LATE", name="Late", steps=STEPS, is_default=True
+    )
     assert run_on("2026-11-20")["steps"] == 1
     case.refresh_from_db()
     assert case.policy.code == "LATE"
@@ -293,16 +310,24 @@ def test_no_policy_opens_a_case_that_waits_for_one(db):
 def test_a_policy_refuses_bad_steps_and_keeps_one_default(world):
     with pytest.raises(ValidationError, match="follow each other"):
         dunning.dunning_policy_save(
-            brand=world.brand, code="X", name="X",
-            steps=[{"action": "reminder", "days_after_due": 9},
-                   {"action": "final_notice", "days_after_due": 3}],
-        )  # fmt: skip
+            brand=world.brand,
+            code="X",
+            name="X",
+            steps=[
+                {"action": "reminder", "days_after_due": 9},
+                {"action": "final_notice", "days_after_due": 3},
+            ],
+        )
     with pytest.raises(ValidationError, match="termination is the last"):
         dunning.dunning_policy_save(
-            brand=world.brand, code="X", name="X",
-            steps=[{"action": "terminate", "days_after_due": 3},
-                   {"action": "reminder", "days_after_due": 9}],
-        )  # fmt: skip
+            brand=world.brand,
+            code="X",
+            name="X",
+            steps=[
+                {"action": "terminate", "days_after_due": 3},
+                {"action": "reminder", "days_after_due": 9},
+            ],
+        )
     with pytest.raises(ValidationError, match="at least one"):
         dunning.dunning_policy_save(brand=world.brand, code="X", name="X", steps=[])
     other = dunning.dunning_policy_save(
@@ -320,9 +345,12 @@ def test_a_step_taken_cannot_be_removed_from_its_policy(world):
             brand=world.brand, code="STD", name="Standard", steps=STEPS[1:2], policy=world.policy
         )
     policy = dunning.dunning_policy_save(
-        brand=world.brand, code="STD", name="Standard", policy=world.policy,
+        brand=world.brand,
+        code="STD",
+        name="Standard",
+        policy=world.policy,
         steps=[{**STEPS[0], "days_after_due": 4}, *STEPS[1:]],
-    )  # fmt: skip
+    )
     assert [s.days_after_due for s in policy.steps.order_by("position")] == [4, 10, 14, 30]
 
 

@@ -38,11 +38,11 @@ from charging.rerating import rerate_job_create
 from charging.services import usage_file_ingest
 from core import models as core_models
 from core import outbox
-from invoicing import models as invoicing_models
 from invoicing import dunning as invoicing_dunning
+from invoicing import models as invoicing_models
 from invoicing import services as invoicing_services
-from invoicing.downloads import invoice_archive_build
 from invoicing.documents import invoice_document_render
+from invoicing.downloads import invoice_archive_build
 from subscribers import models as subscriber_models
 from subscribers import services as subscriber_services
 
