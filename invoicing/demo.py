@@ -31,6 +31,7 @@ from subscribers.models import Subscription
 BRAND_CODE = "LOREM"
 PERIOD = (2026, 10)
 ISSUE_DATE = dt.date(2026, 11, 2)
+UNISSUED = (InvoiceStatus.DRAFT, InvoiceStatus.EXCLUDED)
 DUNNING_POLICIES = (
     ("STANDARD", "Standard: patient", True, (
         (DunningAction.REMINDER, 30), (DunningAction.FINAL_NOTICE, 45),
@@ -108,7 +109,7 @@ def load() -> str:
     invoices = Invoice.objects.filter(bill_run=run)
     return (
         f"bill run {run} {run.status}: {invoices.count()} invoices, "
-        f"{invoices.filter(status=InvoiceStatus.ISSUED).count()} issued "
+        f"{invoices.exclude(status__in=UNISSUED).count()} issued "
         f"({', '.join(i.number for i in golden_invoices())}); {dunning}"
     )
 

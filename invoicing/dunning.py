@@ -160,7 +160,22 @@ def dunning_policy_save(
                     }  # fmt: skip
                 )
             _audit(step, acting_user, "removed").delete()
+        _cases_reschedule(policy)
     return policy
+
+
+def _cases_reschedule(policy: DunningPolicy) -> None:
+    """Give the open cases of a changed policy their next step and its day again."""
+    steps = _steps_of(policy)
+    cases = DunningCase.objects.filter(policy=policy, status=DunningCaseStatus.OPEN)
+    for case in cases.select_related("invoice").select_for_update(of=("self",)).order_by("pk"):
+        taken = case.records.filter(kind=DunningRecordKind.STEP).values_list("step_id", flat=True)
+        taken = set(taken)
+        step, date = _next_after(steps, taken, case.invoice.due_date)
+        if (case.next_step_id, case.next_step_date) != (getattr(step, "pk", None), date):
+            case.next_step, case.next_step_date = step, date
+            case._change_reason = "policy changed"
+            case.save(update_fields=["next_step", "next_step_date"])
 
 
 def policy_for_account(account: BillingAccount, brand_id: int, cache: dict | None = None):

@@ -367,3 +367,15 @@ def test_dunning_is_scoped_by_brand(world, make_user):
     assert DunningCase.objects.count() == 1
     with pytest.raises(Exception, match="limited to some brands"):
         dunning.dunning_pause(billing_account=account, reason="not mine", acting_user=mine)
+
+
+def test_a_changed_policy_reschedules_the_open_cases(world):
+    _, (invoice,) = issued_invoices(world)
+    run_on("2026-11-17")
+    steps = [{**STEPS[0], "days_after_due": 2}, *STEPS[1:]]
+    dunning.dunning_policy_save(
+        brand=world.brand, code="STD", name="Standard", steps=steps, policy=world.policy
+    )
+    case = DunningCase.objects.get(invoice=invoice)
+    assert case.next_step_date == dt.date(2026, 11, 18)
+    assert run_on("2026-11-18")["steps"] == 1
