@@ -19,7 +19,18 @@ class InvoicingConfig(AppConfig):
         MenuItem("Bill runs", "invoicing:billrun-list", "invoicing.view_billrun"),
         MenuItem("Invoices", "invoicing:invoice-list", "invoicing.view_invoice"),
         MenuItem("Bill cycles", "invoicing:billcycle-list", "invoicing.view_billcycle"),
+        MenuItem("Dunning", "invoicing:dunningcase-list", "invoicing.view_dunningcase"),
+        MenuItem(
+            "Dunning policies", "invoicing:dunningpolicy-list", "invoicing.view_dunningpolicy"
+        ),
+        MenuItem(
+            "Invoice archives", "invoicing:invoicearchive-list", "invoicing.view_invoicearchive"
+        ),
     )
+    # What this app shows on a billing account's page: its dunning, paused or not.
+    console_related: dict = {
+        "subscribers.billingaccount": ("invoicing.dashboard.billing_account_dunning_panels",),
+    }
 
     def ready(self) -> None:
         from core.outbox import register_event_types
@@ -30,5 +41,7 @@ class InvoicingConfig(AppConfig):
                 "credit_note.issued": "A credit note was issued against an invoice.",
                 "statement.issued": "A prepaid account's statement of a period was issued.",
                 "receipt.issued": "A receipt of a prepaid top-up was issued.",
+                "dunning.step_taken": "A dunning step was taken on an overdue invoice (R30): "
+                "reminder, final notice, outgoing services barred or terminated.",
             }
         )

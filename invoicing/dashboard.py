@@ -13,8 +13,13 @@ from django.urls import reverse
 
 from core.console.dashboard import Figure, Panel
 from core.console.formats import money_text
-from invoicing.models import BillRunStatus, InvoiceKind, InvoiceStatus
-from invoicing.selectors import bill_runs_visible_to, invoices_visible_to
+from invoicing.models import BillRunStatus, DunningCaseStatus, InvoiceKind, InvoiceStatus
+from invoicing.selectors import (
+    bill_runs_visible_to,
+    dunning_cases_visible_to,
+    dunning_holds_visible_to,
+    invoices_visible_to,
+)
 
 
 def _url(name: str, **filters) -> str:
@@ -55,3 +60,36 @@ def invoicing_panels(*, user, now: dt.datetime) -> list[Panel]:
                    _url("invoicing:invoice-list", **since)),
         ]  # fmt: skip
     return [Panel("Invoicing", figures=figures, order=3)]
+
+
+def billing_account_dunning_panels(*, obj, user, now: dt.datetime) -> list[Panel]:
+    """A billing account's dunning (R30): its invoices in dunning, paused or not."""
+    if not user.has_perm("invoicing.view_dunningcase"):
+        return []
+    cases = dunning_cases_visible_to(user).filter(billing_account=obj)
+    open_cases = cases.filter(status=DunningCaseStatus.OPEN)
+    hold = dunning_holds_visible_to(user).filter(billing_account=obj, resumed_at__isnull=True)
+    hold = hold.first()
+    count = open_cases.count()
+    figures = [
+        Figure("Invoices in dunning", count,
+               _url("invoicing:dunningcase-list", account=obj.number,
+                    status=DunningCaseStatus.OPEN), "warn" if count else "ok"),
+    ]  # fmt: skip
+    if hold is not None:
+        figures.append(
+            Figure(f"Dunning paused since {hold.paused_at:%Y-%m-%d}: {hold.reason}", "paused",
+                   hold.get_absolute_url(), "warn")
+        )  # fmt: skip
+    else:
+        figures.append(
+            Figure("Dunning runs (pause it for a dispute or a promise to pay)", "running",
+                   reverse("invoicing:dunning-pause", args=[obj.pk]))
+        )  # fmt: skip
+    upcoming = open_cases.exclude(next_step_date=None).order_by("next_step_date").first()
+    if upcoming is not None:
+        figures.append(
+            Figure(f"Next step: {upcoming.next_step} ({upcoming.invoice.number})",
+                   f"{upcoming.next_step_date:%Y-%m-%d}", upcoming.invoice.get_absolute_url())
+        )  # fmt: skip
+    return [Panel("Dunning", figures=figures, order=40)]

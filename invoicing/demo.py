@@ -1,18 +1,47 @@
 """Demo data of the invoicing: Lorem Mobile's invoice profile and bill cycle, the October 2026
 bill run over every account of the cycle, and the golden scenario's three invoices (A, B, C)
-issued with their PDFs; the other accounts' invoices wait as drafts for review."""
+issued on 2 November 2026 with their PDFs; the other accounts' invoices wait as drafts for
+review.
+
+Dunning (R30): the brand's default policy is patient (a reminder 30 days after the due date);
+account B follows a strict one (a reminder after 3 days, a final notice after 10, outgoing
+services barred after 14). The demo runs the daily dunning once: loaded after 30 November 2026,
+B's unpaid invoice shows its reminder sent and its subscription barred.
+"""
+
+import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from catalog.models import Brand
-from invoicing.models import BillRun, Invoice, InvoiceProfile, InvoiceStatus
+from invoicing.dunning import dunning_policy_save, dunning_run
+from invoicing.models import (
+    BillRun,
+    DunningAction,
+    DunningPolicy,
+    Invoice,
+    InvoiceProfile,
+    InvoiceStatus,
+)
 from invoicing.services import bill_cycle_save, bill_run_execute, invoices_issue
 from subscribers.demo import GOLDEN_SUBSCRIBERS
 from subscribers.models import Subscription
 
 BRAND_CODE = "LOREM"
 PERIOD = (2026, 10)
+ISSUE_DATE = dt.date(2026, 11, 2)
+UNISSUED = (InvoiceStatus.DRAFT, InvoiceStatus.EXCLUDED)
+DUNNING_POLICIES = (
+    ("STANDARD", "Standard: patient", True, (
+        (DunningAction.REMINDER, 30), (DunningAction.FINAL_NOTICE, 45),
+        (DunningAction.BAR_OUTGOING, 60), (DunningAction.TERMINATE, 90),
+    )),
+    ("STRICT", "Strict: barred after two weeks", False, (
+        (DunningAction.REMINDER, 3), (DunningAction.FINAL_NOTICE, 10),
+        (DunningAction.BAR_OUTGOING, 14),
+    )),
+)  # fmt: skip
 LOGO_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40" width="120" height="40">'
     '<rect width="40" height="40" rx="8" fill="#1d4e89"/>'
@@ -75,10 +104,31 @@ def load() -> str:
     acting_user = get_user_model().objects.filter(username="finance").first()
     for invoice in golden:  # one by one, so that A, B and C get numbers 1, 2, 3
         with transaction.atomic():
-            invoices_issue(invoice_ids=[invoice.pk], acting_user=acting_user)
+            invoices_issue(invoice_ids=[invoice.pk], acting_user=acting_user, issue_date=ISSUE_DATE)
+    dunning = dunning_load(brand)
     invoices = Invoice.objects.filter(bill_run=run)
     return (
         f"bill run {run} {run.status}: {invoices.count()} invoices, "
-        f"{invoices.filter(status=InvoiceStatus.ISSUED).count()} issued "
-        f"({', '.join(i.number for i in golden_invoices())})"
+        f"{invoices.exclude(status__in=UNISSUED).count()} issued "
+        f"({', '.join(i.number for i in golden_invoices())}); {dunning}"
     )
+
+
+def dunning_load(brand: Brand) -> str:
+    """Create the brand's dunning policies, put account B on the strict one and run the daily
+    dunning once (R30)."""
+    for code, name, is_default, steps in DUNNING_POLICIES:
+        if not DunningPolicy.objects.filter(brand=brand, code=code).exists():
+            dunning_policy_save(
+                brand=brand, code=code, name=name, is_default=is_default,
+                steps=[{"action": a, "days_after_due": d} for a, d in steps],
+            )  # fmt: skip
+    invoices = golden_invoices()
+    if len(invoices) == 3:
+        account = invoices[1].billing_account  # Ben Müller's, whose line is still active
+        if account.dunning_policy != "STRICT":
+            account.dunning_policy = "STRICT"
+            account._change_reason = "demo: the strict dunning policy"
+            account.save(update_fields=["dunning_policy", "updated_at"])
+    result = dunning_run()
+    return f"dunning on {result['date']}: {result['opened']} opened, {result['steps']} steps"

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from invoicing.models import BillCycle
+from invoicing.models import BillCycle, DunningAction
 
 
 class BillRunForm(forms.Form):
@@ -47,3 +47,53 @@ class CreditNoteForm(forms.Form):
 
 class VoidForm(forms.Form):
     reason = forms.CharField(max_length=300)
+
+
+class InvoiceArchiveForm(forms.Form):
+    brand = forms.ModelChoiceField(queryset=None)
+    year = forms.IntegerField(min_value=2000, max_value=2999)
+    month = forms.IntegerField(min_value=1, max_value=12)
+
+    def __init__(self, *args, brands=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["brand"].queryset = brands
+
+
+# --- dunning (R30) ----------------------------------------------------------------------------
+
+
+class DunningPolicyForm(forms.Form):
+    brand = forms.ModelChoiceField(queryset=None)
+    code = forms.CharField(
+        max_length=32, help_text="what a billing account names in its dunning policy field"
+    )
+    name = forms.CharField(max_length=200)
+    is_default = forms.BooleanField(
+        required=False,
+        label="The brand's default",
+        help_text="followed by the brand's accounts that name no policy",
+    )
+
+    def __init__(self, *args, brands=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["brand"].queryset = brands
+
+
+class DunningStepForm(forms.Form):
+    action = forms.ChoiceField(choices=[("", "—")] + DunningAction.choices, required=False)
+    days_after_due = forms.IntegerField(
+        min_value=1, max_value=365, required=False, label="Days after the due date"
+    )
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("action")) != (data.get("days_after_due") is not None):
+            raise forms.ValidationError("a step names its action and its days, or neither")
+        return data
+
+
+DunningStepFormSet = forms.formset_factory(DunningStepForm, extra=2, max_num=12)
+
+
+class DunningReasonForm(forms.Form):
+    reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"size": 60}))

@@ -493,3 +493,241 @@ class InvoiceProfile(models.Model):
 
     def __str__(self) -> str:
         return self.legal_name
+
+
+# --- dunning (R30) ----------------------------------------------------------------------------
+
+
+class DunningAction(models.TextChoices):
+    REMINDER = "reminder", "reminder"
+    FINAL_NOTICE = "final_notice", "final notice"
+    BAR_OUTGOING = "bar_outgoing", "bar outgoing services"
+    TERMINATE = "terminate", "terminate"
+
+
+class DunningPolicy(models.Model):
+    """A brand's ordered dunning steps (R30). An account follows the policy its
+    ``dunning_policy`` code names, else its brand's default policy."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=32, help_text="what a billing account's policy names")
+    name = models.CharField(max_length=200)
+    is_default = models.BooleanField(
+        "brand's default", default=False, help_text="followed by accounts that name no policy"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+    # Their changes show in this object's audit trail (core.console.history).
+    audit_children = ("steps",)
+
+    class Meta:
+        ordering = ["brand", "code"]
+        verbose_name_plural = "dunning policies"
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "code"], name="dunning_policy_code_once"),
+            models.UniqueConstraint(
+                fields=["brand"], condition=Q(is_default=True), name="dunning_policy_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("invoicing:dunningpolicy-detail", args=[self.pk])
+
+
+class DunningStep(models.Model):
+    """One step of a policy: an action taken so many days after an invoice's due date."""
+
+    policy = models.ForeignKey(DunningPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    action = models.CharField(max_length=16, choices=DunningAction.choices)
+    days_after_due = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["policy", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="dunning_step_position"),
+            models.CheckConstraint(
+                condition=Q(days_after_due__gte=1), name="dunning_step_after_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} after {self.days_after_due} days"
+
+
+class DunningCaseStatus(models.TextChoices):
+    OPEN = "open", "in dunning"
+    CLOSED = "closed", "closed"
+
+
+class DunningCase(models.Model):
+    """An overdue invoice followed through its account's dunning policy (R30).
+
+    Opened by the daily run the first day after the due date; closed when the invoice is paid
+    or void. ``next_step_date`` is the day the next step is due (empty when none is left).
+    """
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="dunning")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="dunning_cases"
+    )
+    policy = models.ForeignKey(
+        DunningPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    status = models.CharField(
+        max_length=8, choices=DunningCaseStatus.choices, default=DunningCaseStatus.OPEN
+    )
+    last_step = models.ForeignKey(
+        DunningStep, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    next_step = models.ForeignKey(
+        DunningStep, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    next_step_date = models.DateField(null=True, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at", "pk"]
+        indexes = [models.Index(fields=["status", "next_step_date"])]
+
+    def __str__(self) -> str:
+        return f"Dunning of {self.invoice}"
+
+    def get_absolute_url(self) -> str:
+        return self.invoice.get_absolute_url()
+
+
+class DunningRecordKind(models.TextChoices):
+    STEP = "step", "step taken"
+    BAR_LIFTED = "bar_lifted", "barring lifted"
+
+
+class DunningRecord(models.Model):
+    """What the dunning did to one invoice and when: a step taken, or the barring it imposed
+    lifted. Append-only; a step is taken once per invoice (the database refuses a second)."""
+
+    case = models.ForeignKey(DunningCase, on_delete=models.PROTECT, related_name="records")
+    kind = models.CharField(max_length=12, choices=DunningRecordKind.choices)
+    step = models.ForeignKey(
+        DunningStep, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=16, blank=True, choices=DunningAction.choices)
+    due_on = models.DateField(help_text="the day the step was due")
+    taken_at = models.DateTimeField()
+    subscriptions = models.JSONField(
+        default=list, help_text="the numbers barred, lifted or terminated"
+    )
+    detail = models.CharField(max_length=300, blank=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["case", "taken_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "step"], condition=Q(kind="step"), name="dunning_step_once"
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(kind="bar_lifted"), name="dunning_lift_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.action} on {self.due_on}"
+
+
+class DunningHold(models.Model):
+    """A pause of an account's dunning, with why; no step is taken while it is open."""
+
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="dunning_holds"
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=300)
+    paused_at = models.DateTimeField()
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resume_reason = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-paused_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["billing_account"],
+                condition=Q(resumed_at__isnull=True),
+                name="dunning_hold_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "paused" if self.resumed_at is None else "resumed"
+        return f"Dunning of {self.billing_account.number} {state}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("invoicing:dunninghold-detail", args=[self.pk])
+
+
+# --- finance downloads ------------------------------------------------------------------------
+
+
+class ArchiveStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    BUILDING = "building", "building"
+    READY = "ready", "ready"
+    FAILED = "failed", "failed"
+
+
+class InvoiceArchive(models.Model):
+    """A ZIP of the PDFs of a brand's invoices of one period month, built by a Celery task and
+    stored; a download, never edited after it is built."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    period_year = models.PositiveSmallIntegerField()
+    period_month = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    status = models.CharField(
+        max_length=10, choices=ArchiveStatus.choices, default=ArchiveStatus.QUEUED
+    )
+    status_detail = models.TextField(blank=True)
+    file = models.FileField(upload_to="archives/%Y/%m/", blank=True)
+    documents = models.PositiveIntegerField(default=0)
+    rendered = models.PositiveIntegerField(default=0, help_text="PDFs rendered for the archive")
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_month__gte=1) & Q(period_month__lte=12),
+                name="invoice_archive_month_ok",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoices {self.brand.code} {self.period_year}-{self.period_month:02d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("invoicing:invoicearchive-detail", args=[self.pk])

@@ -13,7 +13,15 @@ from decimal import Decimal
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 
 from charging.models import RatingStatus, RerateChange, UsageEvent
-from invoicing.models import BillCycle, BillRun, Invoice
+from invoicing.models import (
+    BillCycle,
+    BillRun,
+    DunningCase,
+    DunningHold,
+    DunningPolicy,
+    Invoice,
+    InvoiceArchive,
+)
 from subscribers.selectors import brands_of
 
 # The only fields of a usage event that invoicing reads.
@@ -200,3 +208,33 @@ def previous_invoice(invoice: Invoice) -> Invoice | None:
         .order_by("-period_start_date")
         .first()
     )
+
+
+def dunning_policies_visible_to(user) -> QuerySet[DunningPolicy]:
+    """Return the dunning policies a user may see (brand scoping)."""
+    brands = brands_of(user)
+    policies = DunningPolicy.objects.select_related("brand")
+    return policies if brands is None else policies.filter(brand_id__in=brands)
+
+
+def dunning_cases_visible_to(user) -> QuerySet[DunningCase]:
+    """Return the dunning cases a user may see (brand scoping)."""
+    brands = brands_of(user)
+    cases = DunningCase.objects.select_related(
+        "invoice", "billing_account", "policy", "last_step", "next_step", "brand"
+    )
+    return cases if brands is None else cases.filter(brand_id__in=brands)
+
+
+def dunning_holds_visible_to(user) -> QuerySet[DunningHold]:
+    """Return the dunning pauses a user may see (brand scoping)."""
+    brands = brands_of(user)
+    holds = DunningHold.objects.select_related("billing_account", "paused_by", "resumed_by")
+    return holds if brands is None else holds.filter(brand_id__in=brands)
+
+
+def invoice_archives_visible_to(user) -> QuerySet[InvoiceArchive]:
+    """Return the invoice archives a user may see (brand scoping)."""
+    brands = brands_of(user)
+    archives = InvoiceArchive.objects.select_related("brand", "created_by")
+    return archives if brands is None else archives.filter(brand_id__in=brands)

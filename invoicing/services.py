@@ -356,11 +356,14 @@ def _issued_write(numbered: list[tuple], *, today, now, user) -> None:
     )
 
 
-def invoices_issue(*, invoice_ids: list[int], acting_user=None) -> int:
+def invoices_issue(
+    *, invoice_ids: list[int], acting_user=None, issue_date: dt.date | None = None
+) -> int:
     """Issue drafts: numbers (R27), final (R28), rerating changes settled (R15). Returns how
-    many were issued; invoices no longer drafts are left alone."""
+    many were issued; invoices no longer drafts are left alone. ``issue_date`` (today if not
+    given) dates a backlog issued as of an earlier day, as the demo's October invoices are."""
     now = timezone.now()
-    today = timezone.localdate(now)
+    today = issue_date or timezone.localdate(now)
     with transaction.atomic():
         drafts = list(
             Invoice.objects.select_for_update(of=("self",))

@@ -5,7 +5,16 @@ from django.utils.html import format_html
 
 from core.console.formats import money_text, percent_text, rated_text
 from core.console.tables import ConsoleTable
-from invoicing.models import BillCycle, BillRun, Invoice, InvoiceLine
+from invoicing.models import (
+    BillCycle,
+    BillRun,
+    DunningCase,
+    DunningHold,
+    DunningPolicy,
+    Invoice,
+    InvoiceArchive,
+    InvoiceLine,
+)
 
 NUM = {"td": {"class": "num"}, "th": {"class": "num"}}
 
@@ -135,3 +144,111 @@ class InvoiceLineTable(ConsoleTable):
         if not record.period_start_date:
             return "—"
         return f"{record.period_start_date:%Y-%m-%d} – {record.period_last_date:%Y-%m-%d}"
+
+
+# --- dunning (R30) and downloads ----------------------------------------------------------------
+
+
+class DunningCaseTable(ConsoleTable):
+    invoice = tables.Column(
+        accessor="invoice__number",
+        verbose_name="Invoice",
+        linkify=lambda record: record.invoice.get_absolute_url(),
+    )
+    status = StatusColumn()
+    account = tables.Column(accessor="billing_account__number", verbose_name="Account")
+    customer = tables.Column(accessor="invoice__customer_name", verbose_name="Customer")
+    due_date = tables.DateColumn(accessor="invoice__due_date", format="Y-m-d", verbose_name="Due")
+    days_overdue = tables.Column(empty_values=(), orderable=False, attrs=NUM,
+                                 verbose_name="Days overdue")  # fmt: skip
+    currency = tables.Column(accessor="invoice__currency", verbose_name="Currency")
+    gross = tables.Column(accessor="invoice__gross_total", attrs=NUM, verbose_name="Gross")
+    policy = tables.Column(accessor="policy__code", verbose_name="Policy", default="no policy")
+    last_step = tables.Column(verbose_name="Current step", default="—")
+    next_step = tables.Column(verbose_name="Next step", default="—")
+    next_step_date = tables.DateColumn(format="Y-m-d", verbose_name="Next step on")
+    opened_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Opened")
+
+    totals = ("gross",)
+
+    class Meta(ConsoleTable.Meta):
+        model = DunningCase
+        fields = ()
+        sequence = ("invoice", "status", "account", "customer", "due_date", "days_overdue",
+                    "currency", "gross", "policy", "last_step", "next_step", "next_step_date",
+                    "opened_at")  # fmt: skip
+
+    def __init__(self, *args, today=None, **kwargs):
+        import django.utils.timezone
+
+        self.today = today or django.utils.timezone.localdate()
+        super().__init__(*args, **kwargs)
+
+    def render_days_overdue(self, record):
+        if record.invoice.due_date is None:
+            return "—"
+        return (self.today - record.invoice.due_date).days
+
+    def value_days_overdue(self, record):
+        return self.render_days_overdue(record)
+
+
+class DunningPolicyTable(ConsoleTable):
+    code = tables.Column(linkify=lambda record: record.get_absolute_url())
+    name = tables.Column()
+    brand = tables.Column(accessor="brand__code", verbose_name="Brand")
+    is_default = tables.BooleanColumn(verbose_name="Default")
+    steps = tables.Column(empty_values=(), orderable=False)
+
+    class Meta(ConsoleTable.Meta):
+        model = DunningPolicy
+        fields = ()
+        sequence = ("code", "name", "brand", "is_default", "steps")
+
+    def render_steps(self, record):
+        return "; ".join(f"{step.days_after_due} d: {step.get_action_display()}"
+                         for step in record.steps.all())  # fmt: skip
+
+    def value_steps(self, record):
+        return self.render_steps(record)
+
+
+class DunningHoldTable(ConsoleTable):
+    hold = tables.Column(accessor="pk", verbose_name="Pause", attrs=NUM,
+                         linkify=lambda record: record.get_absolute_url())  # fmt: skip
+    account = tables.Column(accessor="billing_account__number", verbose_name="Account")
+    reason = tables.Column()
+    paused_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Paused")
+    paused_by = tables.Column(verbose_name="By", default="—")
+    resumed_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Resumed", default="—")
+    resume_reason = tables.Column(verbose_name="Why resumed")
+
+    class Meta(ConsoleTable.Meta):
+        model = DunningHold
+        fields = ()
+        sequence = ("hold", "account", "reason", "paused_at", "paused_by", "resumed_at",
+                    "resume_reason")  # fmt: skip
+
+
+class InvoiceArchiveTable(ConsoleTable):
+    archive = tables.Column(accessor="pk", verbose_name="Archive", attrs=NUM,
+                            linkify=lambda record: record.get_absolute_url())  # fmt: skip
+    brand = tables.Column(accessor="brand__code", verbose_name="Brand")
+    period = tables.Column(empty_values=(), order_by=("period_year", "period_month"))
+    status = StatusColumn()
+    documents = tables.Column(attrs=NUM, verbose_name="PDFs")
+    size = tables.Column(attrs=NUM, verbose_name="Bytes")
+    created_by = tables.Column(verbose_name="Asked by", default="—")
+    created_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Asked")
+
+    class Meta(ConsoleTable.Meta):
+        model = InvoiceArchive
+        fields = ()
+        sequence = ("archive", "brand", "period", "status", "documents", "size", "created_by",
+                    "created_at")  # fmt: skip
+
+    def render_period(self, record):
+        return f"{record.period_year}-{record.period_month:02d}"
+
+    def value_period(self, record):
+        return self.render_period(record)

@@ -38,3 +38,27 @@ def invoice_document_render_task(invoice_id: int, force: bool = False) -> dict:
 
     document = invoice_document_render(invoice=Invoice.objects.get(pk=invoice_id), force=force)
     return {"invoice": invoice_id, "pages": document.pages if document else 0}
+
+
+@shared_task(name="invoicing.dunning_run", acks_late=True, reject_on_worker_lost=True)
+def dunning_run_task(today: str | None = None, acting_user_id: int | None = None) -> dict:
+    """The daily dunning run (R30); safe to run again, and after a crash midway."""
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+
+    from invoicing.dunning import dunning_run
+
+    user = get_user_model().objects.filter(pk=acting_user_id).first() if acting_user_id else None
+    day = dt.date.fromisoformat(today) if today else None
+    return dunning_run(today=day, acting_user=user)
+
+
+@shared_task(name="invoicing.invoice_archive_build", acks_late=True, reject_on_worker_lost=True)
+def invoice_archive_build_task(archive_id: int) -> dict:
+    """Build the ZIP of a period's invoice PDFs."""
+    from invoicing.downloads import invoice_archive_build
+    from invoicing.models import InvoiceArchive
+
+    archive = invoice_archive_build(archive=InvoiceArchive.objects.get(pk=archive_id))
+    return {"archive": archive.pk, "status": archive.status, "documents": archive.documents}

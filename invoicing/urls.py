@@ -17,6 +17,11 @@ urlpatterns: list = [
     path("runs/<int:pk>/restart/", views.BillRunRestartView.as_view(), name="billrun-restart"),
     path("invoices/", views.InvoiceListView.as_view(), name="invoice-list"),
     path("invoices/register.csv", views.InvoiceRegisterView.as_view(), name="invoice-register"),
+    path(
+        "invoices/register.xlsx",
+        views.InvoiceRegisterXlsxView.as_view(),
+        name="invoice-register-xlsx",
+    ),
     path("invoices/<int:pk>/", views.InvoiceDetailView.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/issue/", views.InvoiceIssueView.as_view(), name="invoice-issue"),
     path("invoices/<int:pk>/exclude/", views.InvoiceExcludeView.as_view(), name="invoice-exclude"),
@@ -30,4 +35,50 @@ urlpatterns: list = [
     path("invoices/<int:pk>/void/", views.InvoiceVoidView.as_view(), name="invoice-void"),
     path("invoices/<int:pk>/render/", views.InvoiceRenderView.as_view(), name="invoice-render"),
     path("invoices/<int:pk>/pdf/", views.InvoicePdfView.as_view(), name="invoice-pdf"),
+    path("archives/", views.InvoiceArchiveListView.as_view(), name="invoicearchive-list"),
+    path("archives/new/", views.InvoiceArchiveCreateView.as_view(), name="invoicearchive-create"),
+    path(
+        "archives/<int:pk>/",
+        views.InvoiceArchiveDetailView.as_view(),
+        name="invoicearchive-detail",
+    ),
+    path(
+        "archives/<int:pk>/download/",
+        views.InvoiceArchiveDownloadView.as_view(),
+        name="invoicearchive-download",
+    ),
+    path("dunning/", views.DunningCaseListView.as_view(), name="dunningcase-list"),
+    path("dunning/run/", views.DunningRunView.as_view(), name="dunning-run"),
+    path("dunning/policies/", views.DunningPolicyListView.as_view(), name="dunningpolicy-list"),
+    path(
+        "dunning/policies/new/",
+        views.DunningPolicyCreateView.as_view(),
+        name="dunningpolicy-create",
+    ),
+    path(
+        "dunning/policies/<int:pk>/",
+        views.DunningPolicyDetailView.as_view(),
+        name="dunningpolicy-detail",
+    ),
+    path(
+        "dunning/policies/<int:pk>/edit/",
+        views.DunningPolicyUpdateView.as_view(),
+        name="dunningpolicy-update",
+    ),
+    path("dunning/pauses/", views.DunningHoldListView.as_view(), name="dunninghold-list"),
+    path(
+        "dunning/pauses/<int:pk>/",
+        views.DunningHoldDetailView.as_view(),
+        name="dunninghold-detail",
+    ),
+    path(
+        "dunning/pauses/<int:pk>/resume/",
+        views.DunningResumeView.as_view(),
+        name="dunning-resume",
+    ),
+    path(
+        "dunning/accounts/<int:pk>/pause/",
+        views.DunningPauseView.as_view(),
+        name="dunning-pause",
+    ),
 ]

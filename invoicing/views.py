@@ -19,21 +19,53 @@ from core.console.views import (
     ConsoleListView,
     ModelPermissionMixin,
 )
-from invoicing import selectors, services
-from invoicing.filters import BillCycleFilter, BillRunFilter, InvoiceFilter
-from invoicing.forms import BillCycleForm, BillRunForm, CreditNoteForm, VoidForm
+from invoicing import dunning, selectors, services
+from invoicing.filters import (
+    BillCycleFilter,
+    BillRunFilter,
+    DunningCaseFilter,
+    DunningHoldFilter,
+    DunningPolicyFilter,
+    InvoiceArchiveFilter,
+    InvoiceFilter,
+)
+from invoicing.forms import (
+    BillCycleForm,
+    BillRunForm,
+    CreditNoteForm,
+    DunningPolicyForm,
+    DunningReasonForm,
+    DunningStepFormSet,
+    InvoiceArchiveForm,
+    VoidForm,
+)
 from invoicing.models import (
+    ArchiveStatus,
     BillCycle,
     BillRun,
     BillRunStatus,
     DocumentFormat,
+    DunningCase,
+    DunningCaseStatus,
+    DunningHold,
+    DunningPolicy,
     Invoice,
+    InvoiceArchive,
     InvoiceDocument,
     InvoiceKind,
     InvoiceStatus,
     InvoiceTax,
 )
-from invoicing.tables import BillCycleTable, BillRunTable, InvoiceLineTable, InvoiceTable
+from invoicing.tables import (
+    BillCycleTable,
+    BillRunTable,
+    DunningCaseTable,
+    DunningHoldTable,
+    DunningPolicyTable,
+    InvoiceArchiveTable,
+    InvoiceLineTable,
+    InvoiceTable,
+)
 from subscribers.selectors import brands_visible_to
 
 REFRESH_SECONDS = 3
@@ -336,6 +368,11 @@ class InvoiceDetailView(ConsoleDetailView):
         RequestConfig(self.request, paginate={"per_page": 200}).configure(table)
         previous = selectors.previous_invoice(invoice)
         visible = selectors.invoices_visible_to(self.request.user)
+        dunning_case = (
+            DunningCase.objects.filter(invoice=invoice)
+            .select_related("policy", "last_step", "next_step")
+            .first()
+        )
         context.update(
             title=str(invoice),
             lines=table,
@@ -344,6 +381,11 @@ class InvoiceDetailView(ConsoleDetailView):
             previous_delta=invoice.gross_total - previous.gross_total if previous else None,
             credit_notes=visible.filter(corrects=invoice),
             documents=invoice.documents.all(),
+            dunning_case=dunning_case,
+            dunning_records=(
+                dunning_case.records.select_related("step", "taken_by") if dunning_case else []
+            ),
+            dunning_paused=dunning.account_is_paused(invoice.billing_account_id),
         )
         return context
 
@@ -502,3 +544,409 @@ class InvoicePdfView(ModelPermissionMixin, generic.View):
             filename=f"{invoice.number or invoice.pk}.pdf",
             content_type="application/pdf",
         )
+
+
+class InvoiceRegisterXlsxView(ModelPermissionMixin, generic.View):
+    """The invoice register as XLSX: the CSV's rows with typed cells (dates, amounts, rates as
+    percentages) and a sheet of net, tax and gross per currency and tax rate."""
+
+    model = Invoice
+
+    def get(self, request):
+        import tempfile
+
+        from core.console.export import XLSX_TYPE
+        from invoicing.downloads import register_xlsx
+
+        invoices = selectors.invoices_visible_to(request.user).filter(
+            status__in=[s for s in InvoiceStatus.values if s not in ("draft", "excluded")]
+        )
+        filterset = InvoiceFilter(request.GET, queryset=invoices)
+        invoices = filterset.qs if filterset.is_valid() else invoices.none()
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
+        register_xlsx(invoices, handle)
+        handle.seek(0)
+        return FileResponse(
+            handle, as_attachment=True, filename="invoice-register.xlsx", content_type=XLSX_TYPE
+        )
+
+
+# --- invoice archives (a period's PDFs as a ZIP) ------------------------------------------------
+
+
+class InvoiceArchiveListView(ConsoleListView):
+    model = InvoiceArchive
+    table_class = InvoiceArchiveTable
+    filterset_class = InvoiceArchiveFilter
+    title = "Invoice archives"
+    create_url = reverse_lazy("invoicing:invoicearchive-create")
+
+    def get_queryset(self):
+        return selectors.invoice_archives_visible_to(self.request.user)
+
+
+class InvoiceArchiveDetailView(ConsoleDetailView):
+    model = InvoiceArchive
+    fields = ["brand", "period_year", "period_month", "status", "status_detail", "documents",
+              "rendered", "size", "created_by", "created_at", "finished_at"]  # fmt: skip
+
+    def get_queryset(self):
+        return selectors.invoice_archives_visible_to(self.request.user)
+
+    def get_actions(self):
+        if self.object.status == ArchiveStatus.READY and self.object.file:
+            url = reverse("invoicing:invoicearchive-download", args=[self.object.pk])
+            return [{"label": "Download ZIP", "url": url, "style": "primary"}]
+        return []
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.object.status in (ArchiveStatus.QUEUED, ArchiveStatus.BUILDING):
+            context["refresh_seconds"] = REFRESH_SECONDS
+        return context
+
+
+class InvoiceArchiveCreateView(ModelPermissionMixin, generic.FormView):
+    """Ask for the ZIP of a brand's invoices of a month (built in the background)."""
+
+    model = InvoiceArchive
+    permission_action = "add"
+    form_class = InvoiceArchiveForm
+    template_name = "charging/form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "brands": brands_visible_to(self.request.user)}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title="New invoice archive",
+            intro=(
+                "A ZIP of the PDFs of every issued invoice, credit note and statement whose "
+                "period starts in the month. PDFs not rendered yet are rendered for it."
+            ),
+            submit_label="Build the archive",
+            cancel_url=reverse("invoicing:invoicearchive-list"),
+        )
+        return context
+
+    def form_valid(self, form):
+        from invoicing.downloads import invoice_archive_create
+
+        data = form.cleaned_data
+        try:
+            archive = invoice_archive_create(
+                brand=data["brand"], year=data["year"], month=data["month"],
+                acting_user=self.request.user,
+            )  # fmt: skip
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{archive}: being built.")
+        return HttpResponseRedirect(archive.get_absolute_url())
+
+
+class InvoiceArchiveDownloadView(ModelPermissionMixin, generic.View):
+    """Download a built archive."""
+
+    model = InvoiceArchive
+
+    def get(self, request, pk):
+        archive = get_object_or_404(selectors.invoice_archives_visible_to(request.user), pk=pk)
+        if archive.status != ArchiveStatus.READY or not archive.file:
+            raise Http404("the archive is not built yet")
+        return FileResponse(
+            archive.file.open("rb"),
+            as_attachment=True,
+            filename=archive.file.name.rsplit("/", 1)[-1],
+            content_type="application/zip",
+        )
+
+
+# --- dunning (R30) ------------------------------------------------------------------------------
+
+
+class DunningCaseListView(ConsoleListView):
+    """Invoices in dunning: their current step and the day of the next one."""
+
+    model = DunningCase
+    table_class = DunningCaseTable
+    filterset_class = DunningCaseFilter
+    title = "Dunning"
+    export_name = "dunning"
+    template_name = "invoicing/dunningcase_list.html"
+
+    def get_queryset(self):
+        return selectors.dunning_cases_visible_to(self.request.user).order_by(
+            "status", "next_step_date", "pk"
+        )
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        if not self.request.GET:
+            kwargs["data"] = {"status": DunningCaseStatus.OPEN}
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_run"] = self.request.user.has_perm("invoicing.change_dunningcase")
+        return context
+
+
+class DunningRunView(ModelPermissionMixin, generic.View):
+    """Run the daily dunning now (finance): a background job, safe to run again."""
+
+    model = DunningCase
+    permission_action = "change"
+
+    def get(self, request):
+        from django.shortcuts import render
+
+        return render(
+            request,
+            "core/confirm.html",
+            {
+                "title": "Run the dunning now",
+                "verb": "Run the dunning now",
+                "explanation": (
+                    "Marks invoices past their due date overdue and takes every dunning step "
+                    "whose day has come, as the daily run does (R30). Steps already taken are "
+                    "never taken again."
+                ),
+                "cancel_url": reverse("invoicing:dunningcase-list"),
+            },
+        )
+
+    def post(self, request):
+        from invoicing.tasks import dunning_run_task
+
+        dunning_run_task.delay(None, request.user.pk)
+        messages.success(request, "The dunning run was started.")
+        return HttpResponseRedirect(reverse("invoicing:dunningcase-list"))
+
+
+class DunningPolicyListView(ConsoleListView):
+    model = DunningPolicy
+    table_class = DunningPolicyTable
+    filterset_class = DunningPolicyFilter
+    title = "Dunning policies"
+    create_url = reverse_lazy("invoicing:dunningpolicy-create")
+
+    def get_queryset(self):
+        return selectors.dunning_policies_visible_to(self.request.user).prefetch_related("steps")
+
+
+class DunningPolicyDetailView(ConsoleDetailView):
+    model = DunningPolicy
+    template_name = "invoicing/dunningpolicy_detail.html"
+    fields = ["code", "name", "brand", "is_default", "created_at"]
+
+    def get_queryset(self):
+        return selectors.dunning_policies_visible_to(self.request.user)
+
+    def get_actions(self):
+        if not self.can("change"):
+            return []
+        url = reverse("invoicing:dunningpolicy-update", args=[self.object.pk])
+        return [{"label": "Edit", "url": url, "style": "primary"}]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        policy = self.object
+        context.update(
+            steps=policy.steps.order_by("position"),
+            open_cases=selectors.dunning_cases_visible_to(self.request.user)
+            .filter(policy=policy, status=DunningCaseStatus.OPEN)
+            .count(),
+        )
+        return context
+
+
+class DunningPolicyFormView(ModelPermissionMixin, generic.FormView):
+    """Create or edit a dunning policy with its ordered steps."""
+
+    model = DunningPolicy
+    form_class = DunningPolicyForm
+    template_name = "invoicing/dunningpolicy_form.html"
+    policy = None
+
+    def get_form_kwargs(self):
+        kwargs = {**super().get_form_kwargs(), "brands": brands_visible_to(self.request.user)}
+        if self.policy is not None and self.request.method == "GET":
+            kwargs["initial"] = {
+                "brand": self.policy.brand, "code": self.policy.code, "name": self.policy.name,
+                "is_default": self.policy.is_default,
+            }  # fmt: skip
+        return kwargs
+
+    def get_steps(self):
+        if self.request.method == "POST":
+            return DunningStepFormSet(self.request.POST, prefix="steps")
+        initial = None
+        if self.policy is not None:
+            initial = [
+                {"action": step.action, "days_after_due": step.days_after_due}
+                for step in self.policy.steps.order_by("position")
+            ]
+        return DunningStepFormSet(initial=initial, prefix="steps")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("steps", self.get_steps())
+        context.update(
+            title=f"Edit {self.policy}" if self.policy else "New dunning policy",
+            intro=(
+                "The steps an overdue invoice goes through (R30), in order, each a number of "
+                "days after the due date. Barring bars the outgoing services of the account's "
+                "subscriptions and is lifted when the invoice is paid; termination ends them."
+            ),
+            cancel_url=(
+                self.policy.get_absolute_url()
+                if self.policy
+                else reverse("invoicing:dunningpolicy-list")
+            ),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        steps = self.get_steps()
+        if not (form.is_valid() and steps.is_valid()):
+            return self.render_to_response(self.get_context_data(form=form, steps=steps))
+        data = form.cleaned_data
+        chosen = [
+            {"action": row["action"], "days_after_due": row["days_after_due"]}
+            for row in steps.cleaned_data
+            if row.get("action")
+        ]
+        try:
+            policy = dunning.dunning_policy_save(
+                brand=data["brand"], code=data["code"], name=data["name"],
+                is_default=data["is_default"], steps=chosen, policy=self.policy,
+                acting_user=request.user,
+            )  # fmt: skip
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.render_to_response(self.get_context_data(form=form, steps=steps))
+        messages.success(request, f"Saved {policy}.")
+        return HttpResponseRedirect(policy.get_absolute_url())
+
+
+class DunningPolicyCreateView(DunningPolicyFormView):
+    permission_action = "add"
+
+
+class DunningPolicyUpdateView(DunningPolicyFormView):
+    permission_action = "change"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.policy = get_object_or_404(
+                selectors.dunning_policies_visible_to(request.user), pk=kwargs["pk"]
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+
+class DunningHoldListView(ConsoleListView):
+    model = DunningHold
+    table_class = DunningHoldTable
+    filterset_class = DunningHoldFilter
+    title = "Dunning pauses"
+
+    def get_queryset(self):
+        return selectors.dunning_holds_visible_to(self.request.user)
+
+
+class DunningHoldDetailView(ConsoleDetailView):
+    model = DunningHold
+    fields = ["billing_account", "reason", "paused_at", "paused_by", "resumed_at", "resumed_by",
+              "resume_reason"]  # fmt: skip
+
+    def get_queryset(self):
+        return selectors.dunning_holds_visible_to(self.request.user)
+
+    def get_actions(self):
+        if self.object.resumed_at is None and self.can("change"):
+            url = reverse("invoicing:dunning-resume", args=[self.object.pk])
+            return [{"label": "Resume the dunning", "url": url, "style": "primary"}]
+        return []
+
+
+class DunningPauseView(ModelPermissionMixin, generic.FormView):
+    """Pause an account's dunning, saying why (audited)."""
+
+    model = DunningHold
+    permission_action = "add"
+    form_class = DunningReasonForm
+    template_name = "charging/form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            from subscribers.selectors import billing_accounts_visible_to
+
+            self.account = get_object_or_404(
+                billing_accounts_visible_to(request.user), pk=kwargs["pk"]
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title=f"Pause the dunning of {self.account}",
+            intro=(
+                "While paused, no dunning step is taken on the account's overdue invoices "
+                "(a dispute, a promise to pay). Resuming takes the steps whose day has come."
+            ),
+            submit_label="Pause the dunning",
+            cancel_url=self.account.get_absolute_url(),
+        )
+        return context
+
+    def form_valid(self, form):
+        try:
+            hold = dunning.dunning_pause(
+                billing_account=self.account, reason=form.cleaned_data["reason"],
+                acting_user=self.request.user,
+            )  # fmt: skip
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{hold}.")
+        return HttpResponseRedirect(self.account.get_absolute_url())
+
+
+class DunningResumeView(ModelPermissionMixin, generic.FormView):
+    """Resume a paused account's dunning, saying why (audited)."""
+
+    model = DunningHold
+    permission_action = "change"
+    form_class = DunningReasonForm
+    template_name = "charging/form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.hold = get_object_or_404(
+                selectors.dunning_holds_visible_to(request.user), pk=kwargs["pk"]
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            title=f"Resume the dunning of {self.hold.billing_account}",
+            intro=f"Paused {self.hold.paused_at:%Y-%m-%d %H:%M}: {self.hold.reason}",
+            submit_label="Resume the dunning",
+            cancel_url=self.hold.get_absolute_url(),
+        )
+        return context
+
+    def form_valid(self, form):
+        try:
+            hold = dunning.dunning_resume(
+                hold=self.hold, reason=form.cleaned_data["reason"], acting_user=self.request.user
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{hold}.")
+        return HttpResponseRedirect(hold.billing_account.get_absolute_url())

@@ -448,7 +448,7 @@ def _next_term(
         # Two changes at one instant: the later one rewrites the term that has not begun.
         for name, value in values.items():
             setattr(current, name, value)
-        current.change = f"{current.change}+{change}"
+        current.change = f"{current.change}+{change}"[:40]
         current.save()
     else:
         current.valid_to = at
@@ -541,25 +541,27 @@ def subscription_bar(*, subscription, effective_at=None, reason="", acting_user=
     )
 
 
-def subscription_reactivate(*, subscription, effective_at=None, acting_user=None):
+def subscription_reactivate(*, subscription, effective_at=None, reason="", acting_user=None):
     """Lift a suspension or a bar."""
     return subscription_transition(
         subscription=subscription,
         action="reactivate",
         effective_at=effective_at,
+        reason=reason,
         acting_user=acting_user,
     )
 
 
 def subscription_terminate(
-    *, subscription, effective_at=None, port_out: bool = False, acting_user=None
+    *, subscription, effective_at=None, port_out: bool = False, reason: str = "", acting_user=None
 ):
-    """End a subscription (or port its number out); its SIM is retired."""
+    """End a subscription (or port its number out); its SIM is retired. ``reason`` names who
+    ended it when not the customer (e.g. the dunning of an unpaid invoice, R30)."""
     return subscription_transition(
         subscription=subscription,
         action="terminate",
         effective_at=effective_at,
-        reason=PORT_OUT if port_out else "terminate",
+        reason=PORT_OUT if port_out else (reason or "terminate"),
         acting_user=acting_user,
     )
 

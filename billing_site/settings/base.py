@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -266,6 +267,8 @@ ONLINE_CATALOG_CACHE_SECONDS = float(os.environ.get("ONLINE_CATALOG_CACHE_SECOND
 ONLINE_EXPIRY_SWEEP_SECONDS = int(os.environ.get("ONLINE_EXPIRY_SWEEP_SECONDS", "30"))
 # A balance below this (in the account's currency) raises a balance.low webhook, once a period.
 ONLINE_LOW_BALANCE = os.environ.get("ONLINE_LOW_BALANCE", "2.00")
+# The hour (UTC) of the daily dunning run.
+DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "5"))
 CELERY_BEAT_SCHEDULE: dict = {
     "charging-reservations-expire": {
         "task": "charging.reservations_expire",
@@ -288,6 +291,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "assurance-reconciliation": {
         "task": "assurance.reconciliation_scheduled",
         "schedule": 24 * 3600,
+    },
+    # Dunning (R30): overdue invoices moved along once a day, early, before finance starts.
+    "invoicing-dunning-run": {
+        "task": "invoicing.dunning_run",
+        "schedule": crontab(hour=DUNNING_RUN_HOUR, minute=0),
     },
 }
 

@@ -16,10 +16,18 @@ from core.api import fields
 from core.api.fields import MoneyField, MoneyInputField, ReferenceSchema
 from invoicing.models import (
     AMOUNT_DIGITS,
+    ArchiveStatus,
     BillCycle,
     BillRun,
     BillRunStatus,
+    DunningAction,
+    DunningCase,
+    DunningCaseStatus,
+    DunningHold,
+    DunningPolicy,
+    DunningRecordKind,
     Invoice,
+    InvoiceArchive,
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
@@ -27,13 +35,17 @@ from invoicing.models import (
 )
 from invoicing.selectors import bill_cycles_visible_to
 from subscribers.api.serializers import reference as subscribers_reference
-from subscribers.selectors import brands_visible_to
+from subscribers.selectors import billing_accounts_visible_to, brands_visible_to
 
 RESOURCES = {
     Invoice: ("customerbill", "CustomerBill"),
     InvoiceLine: ("appliedcustomerbillingrate", "AppliedCustomerBillingRate"),
     BillCycle: ("billcycle", "BillCycle"),
     BillRun: ("billrun", "BillRun"),
+    DunningCase: ("dunningcase", "DunningCase"),
+    DunningPolicy: ("dunningpolicy", "DunningPolicy"),
+    DunningHold: ("dunningpause", "DunningPause"),
+    InvoiceArchive: ("invoicearchive", "InvoiceArchive"),
 }
 BILL_CATEGORY = {
     InvoiceKind.INVOICE: "normal",
@@ -292,3 +304,125 @@ class CreditNoteInput(serializers.Serializer):
 
 class VoidInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
+
+
+# --- dunning (R30) and downloads -------------------------------------------------------------
+
+
+class DunningStepSerializer(serializers.Serializer):
+    position = serializers.IntegerField(read_only=True)
+    action = serializers.ChoiceField(choices=DunningAction.choices, read_only=True)
+    daysAfterDue = serializers.IntegerField(source="days_after_due", read_only=True)
+
+
+class DunningPolicySerializer(ResourceSerializer):
+    """A brand's dunning policy: its ordered steps, days after an invoice's due date."""
+
+    code = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    brand = serializers.SerializerMethodField()
+    isDefault = serializers.BooleanField(source="is_default", read_only=True)
+    step = DunningStepSerializer(source="steps", many=True, read_only=True)
+
+    class Meta:
+        model = DunningPolicy
+
+    def get_brand(self, obj) -> dict:
+        return subscribers_reference(obj.brand, self.context.get("request"))
+
+
+class DunningRecordSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DunningRecordKind.choices, read_only=True)
+    action = serializers.CharField(read_only=True)
+    stepPosition = serializers.IntegerField(
+        source="step.position", read_only=True, allow_null=True, default=None
+    )
+    dueOn = serializers.DateField(source="due_on", read_only=True)
+    takenAt = fields.InstantField(source="taken_at", read_only=True)
+    subscriptions = serializers.ListField(child=serializers.CharField(), read_only=True)
+    detail = serializers.CharField(read_only=True)
+
+
+class DunningCaseSerializer(ResourceSerializer):
+    """An overdue invoice in dunning: its policy, the steps taken, the next one and its day."""
+
+    bill = RefField(source="invoice")
+    billingAccount = RefField(source="billing_account")
+    policy = RefField()
+    status = serializers.ChoiceField(choices=DunningCaseStatus.choices, read_only=True)
+    paymentDueDate = serializers.DateField(source="invoice.due_date", read_only=True)
+    amountDue = MoneyField(amount="invoice.gross_total", currency="invoice.currency")
+    currentStep = DunningStepSerializer(source="last_step", read_only=True, allow_null=True)
+    nextStep = DunningStepSerializer(source="next_step", read_only=True, allow_null=True)
+    nextStepDate = serializers.DateField(source="next_step_date", read_only=True)
+    openedAt = fields.InstantField(source="opened_at", read_only=True)
+    closedAt = fields.InstantField(source="closed_at", read_only=True)
+    closedReason = serializers.CharField(source="closed_reason", read_only=True)
+    record = DunningRecordSerializer(source="records", many=True, read_only=True)
+
+    class Meta:
+        model = DunningCase
+
+
+class DunningPauseSerializer(ResourceSerializer):
+    """A pause of an account's dunning and, once resumed, when and why."""
+
+    billingAccount = RefField(source="billing_account")
+    reason = serializers.CharField(read_only=True)
+    pausedAt = fields.InstantField(source="paused_at", read_only=True)
+    resumedAt = fields.InstantField(source="resumed_at", read_only=True)
+    resumeReason = serializers.CharField(source="resume_reason", read_only=True)
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DunningHold
+
+    def get_active(self, obj) -> bool:
+        return obj.resumed_at is None
+
+
+class DunningPauseInput(serializers.Serializer):
+    billingAccount = RefInput(queryset=billing_accounts_visible_to)
+    reason = serializers.CharField(max_length=300)
+
+
+class DunningReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class InvoiceArchiveSerializer(ResourceSerializer):
+    """A ZIP of a brand's invoice PDFs of a month, built in the background."""
+
+    brand = serializers.SerializerMethodField()
+    period = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=ArchiveStatus.choices, read_only=True)
+    statusDetail = serializers.CharField(source="status_detail", read_only=True)
+    documents = serializers.IntegerField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    createdAt = fields.InstantField(source="created_at", read_only=True)
+    finishedAt = fields.InstantField(source="finished_at", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InvoiceArchive
+
+    def get_brand(self, obj) -> dict:
+        return subscribers_reference(obj.brand, self.context.get("request"))
+
+    def get_period(self, obj) -> str:
+        return f"{obj.period_year}-{obj.period_month:02d}"
+
+    def get_url(self, obj) -> str | None:
+        if obj.status != ArchiveStatus.READY:
+            return None
+        return reverse(
+            "api:invoicing-invoicearchive-download",
+            kwargs={"pk": obj.pk},
+            request=self.context.get("request"),
+        )
+
+
+class InvoiceArchiveInput(serializers.Serializer):
+    brand = RefInput(queryset=brands_visible_to)
+    year = serializers.IntegerField(min_value=2000, max_value=2999)
+    month = serializers.IntegerField(min_value=1, max_value=12)

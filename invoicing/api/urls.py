@@ -12,6 +12,10 @@ RESOURCES = (
     ("appliedCustomerBillingRate", views.AppliedCustomerBillingRateViewSet),
     ("billCycle", views.BillCycleViewSet),
     ("billRun", views.BillRunViewSet),
+    ("dunningCase", views.DunningCaseViewSet),
+    ("dunningPolicy", views.DunningPolicyViewSet),
+    ("dunningPause", views.DunningPauseViewSet),
+    ("invoiceArchive", views.InvoiceArchiveViewSet),
 )
 
 router = SimpleRouter()

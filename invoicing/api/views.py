@@ -8,6 +8,13 @@
 - ``appliedCustomerBillingRate``: the lines of bills; ``?bill=<id>``.
 - ``billCycle``: bill cycles; POST creates one.
 - ``billRun``: bill runs with their progress; POST starts one (202), ``issue`` issues it (202).
+- ``dunningCase``: overdue invoices in dunning (R30) with the steps taken and the next one;
+  filter by ``status``, ``billingAccount``, ``bill``.
+- ``dunningPolicy``: the brands' dunning policies and their steps.
+- ``dunningPause``: pauses of an account's dunning; POST ``{"billingAccount", "reason"}``
+  pauses, ``resume`` (POST ``{"reason"}``) resumes.
+- ``invoiceArchive``: a ZIP of a month's invoice PDFs; POST ``{"brand", "year", "month"}``
+  asks for one (202), ``download`` (GET) is the file once ready.
 
 Everyone who reads may read (brand-scoped); writes need the invoicing permissions of finance.
 Every POST that moves money honours an ``Idempotency-Key`` (core.idempotency).
@@ -22,14 +29,20 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.idempotency import idempotent
-from invoicing import selectors, services
+from invoicing import downloads, dunning, selectors, services
 from invoicing.api import serializers as api
 from invoicing.models import (
+    ArchiveStatus,
     BillCycle,
     BillRun,
     BillRunStatus,
     DocumentFormat,
+    DunningCase,
+    DunningCaseStatus,
+    DunningHold,
+    DunningPolicy,
     Invoice,
+    InvoiceArchive,
     InvoiceLine,
     InvoiceStatus,
 )
@@ -329,3 +342,123 @@ class BillRunViewSet(ReadViewSet):
         elif self.action == "issue":
             self.required_permission = CHANGE_INVOICE
         return super().get_permissions()
+
+
+# --- dunning (R30) ----------------------------------------------------------------------------
+
+
+class DunningCaseFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=DunningCaseStatus.choices)
+    billingAccount = filters.NumberFilter(field_name="billing_account_id")
+    bill = filters.NumberFilter(field_name="invoice_id")
+
+    class Meta:
+        model = DunningCase
+        fields = ["status", "billingAccount", "bill"]
+
+
+class DunningCaseViewSet(ReadViewSet):
+    """Overdue invoices in dunning (R30): the steps taken, the next one and its day."""
+
+    model = DunningCase
+    serializer_class = api.DunningCaseSerializer
+    filterset_class = DunningCaseFilter
+
+    def visible(self, user):
+        return (
+            selectors.dunning_cases_visible_to(user)
+            .prefetch_related("records__step")
+            .order_by("-opened_at", "pk")
+        )
+
+
+class DunningPolicyViewSet(ReadViewSet):
+    """The brands' dunning policies and their ordered steps."""
+
+    model = DunningPolicy
+    serializer_class = api.DunningPolicySerializer
+
+    def visible(self, user):
+        return selectors.dunning_policies_visible_to(user).prefetch_related("steps").order_by("pk")
+
+
+class DunningPauseViewSet(ReadViewSet):
+    """Pauses of an account's dunning: POST pauses it, ``resume`` resumes it (audited)."""
+
+    model = DunningHold
+    serializer_class = api.DunningPauseSerializer
+
+    def visible(self, user):
+        return selectors.dunning_holds_visible_to(user).order_by("-paused_at", "pk")
+
+    def get_permissions(self):
+        if self.action == "create":
+            self.required_permission = "invoicing.add_dunninghold"
+        elif self.action == "resume":
+            self.required_permission = "invoicing.change_dunninghold"
+        return super().get_permissions()
+
+    @extend_schema(request=api.DunningPauseInput, responses={201: api.DunningPauseSerializer})
+    def create(self, request, *args, **kwargs):
+        data = read_input(api.DunningPauseInput, request)
+        with service_errors({"billing_account": "billingAccount"}):
+            hold = dunning.dunning_pause(
+                billing_account=data["billingAccount"], reason=data["reason"],
+                acting_user=request.user,
+            )  # fmt: skip
+        return self.represent(hold, status.HTTP_201_CREATED)
+
+    @extend_schema(request=api.DunningReasonInput, responses={200: api.DunningPauseSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        hold = self.get_object()
+        data = read_input(api.DunningReasonInput, request)
+        with service_errors():
+            hold = dunning.dunning_resume(
+                hold=hold, reason=data["reason"], acting_user=request.user
+            )
+        return self.represent(hold)
+
+
+# --- finance downloads ------------------------------------------------------------------------
+
+
+class InvoiceArchiveViewSet(ReadViewSet):
+    """ZIPs of a month's invoice PDFs: POST asks for one (built in the background)."""
+
+    model = InvoiceArchive
+    serializer_class = api.InvoiceArchiveSerializer
+
+    def visible(self, user):
+        return selectors.invoice_archives_visible_to(user).order_by("-pk")
+
+    def get_permissions(self):
+        if self.action == "create":
+            self.required_permission = "invoicing.add_invoicearchive"
+        return super().get_permissions()
+
+    @extend_schema(request=api.InvoiceArchiveInput, responses={202: api.InvoiceArchiveSerializer})
+    def create(self, request, *args, **kwargs):
+        data = read_input(api.InvoiceArchiveInput, request)
+        with service_errors():
+            archive = downloads.invoice_archive_create(
+                brand=data["brand"], year=data["year"], month=data["month"],
+                acting_user=request.user,
+            )  # fmt: skip
+        return self.represent(archive, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+        description="The archive's ZIP once built (404 before).",
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        archive = self.get_object()
+        if archive.status != ArchiveStatus.READY or not archive.file:
+            raise Http404("the archive is not built yet")
+        return FileResponse(
+            archive.file.open("rb"),
+            as_attachment=True,
+            filename=archive.file.name.rsplit("/", 1)[-1],
+            content_type="application/zip",
+        )

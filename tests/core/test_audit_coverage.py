@@ -28,6 +28,8 @@ LEDGERS = {
     "Reconciliation": "created_by, created_at: a snapshot of the chain, never changed (R33)",
     "WhatIfRun": "created_by, created_at: an outcome kept as computed, never changed",
     "FindingComment": "author, created_at: comments are only added",
+    "InvoiceArchive": "created_by, created_at: a download of PDFs, built once, never edited",
+    "DunningRecord": "taken_by, taken_at: a dunning step or lifted barring, never edited (R30)",
 }
 # Writes whose view names no model: what each changes, and where that is audited.
 WRITES_WITHOUT_A_MODEL = {

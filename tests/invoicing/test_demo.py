@@ -1,5 +1,6 @@
 """The invoicing demo shows the golden October invoices, issued with their PDFs, once."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -7,7 +8,7 @@ import time_machine
 
 from charging import demo as charging_demo
 from invoicing import demo
-from invoicing.models import Invoice, InvoiceDocument
+from invoicing.models import DunningRecord, Invoice, InvoiceDocument
 
 pytestmark = [pytest.mark.django_db, pytest.mark.golden]
 
@@ -37,3 +38,28 @@ def test_the_demo_issues_the_golden_invoices_once(
     assert "3 invoices, 3 issued" in summary
     again = demo.load()
     assert again == summary and Invoice.objects.count() == 3
+
+
+@time_machine.travel("2026-12-01 07:00:00+01:00", tick=False)
+def test_the_demo_shows_account_b_reminded_and_barred_once(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from tests.catalog.builders import build_golden_catalog
+    from tests.subscribers.builders import build_golden_subscribers
+
+    settings.MEDIA_ROOT = tmp_path
+    build_golden_subscribers(build_golden_catalog())
+    charging_demo.load()
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = demo.load()
+
+    a, b, c = demo.golden_invoices()
+    assert [i.due_date for i in (a, b, c)] == [dt.date(2026, 11, 16)] * 3
+    assert "dunning on 2026-12-01: 3 opened, 3 steps" in summary
+    assert [i.status for i in (a, b, c)] == ["overdue"] * 3
+    records = DunningRecord.objects.filter(case__invoice=b).order_by("pk")
+    assert [r.action for r in records] == ["reminder", "final_notice", "bar_outgoing"]
+    assert set(b.billing_account.subscriptions.values_list("status", flat=True)) == {"barred"}
+    assert not DunningRecord.objects.exclude(case__invoice=b).exists()  # A, C: 30 days' grace
+    assert "dunning on 2026-12-01: 0 opened, 0 steps" in demo.load()
+    assert DunningRecord.objects.count() == 3

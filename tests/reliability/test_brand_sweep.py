@@ -40,9 +40,11 @@ from charging.rerating import rerate_job_create
 from charging.services import usage_file_ingest
 from core import models as core_models
 from core import outbox
+from invoicing import dunning as invoicing_dunning
 from invoicing import models as invoicing_models
 from invoicing import services as invoicing_services
 from invoicing.documents import invoice_document_render
+from invoicing.downloads import invoice_archive_build
 from settlement import models as settlement_models
 from settlement import services as settlement_services
 from settlement.documents import statement_document_render
@@ -102,7 +104,11 @@ CONSOLE_ALLOWED = {
 CONSOLE_SKIPPED_PREFIXES = ("admin/", "api/v1/", "nchf-convergedcharging/")
 
 # Objects of the sweep by URL keyword, for keywords that do not name the view's own model.
-NAME_MODELS = {"user-roles": User, "catalog:user-brands": User}  # People: no brand of their own
+NAME_MODELS = {
+    "user-roles": User,  # People: no brand of their own
+    "catalog:user-brands": User,
+    "invoicing:dunning-pause": subscriber_models.BillingAccount,  # pauses an account's dunning
+}
 KWARG_MODELS = {
     "customer_pk": subscriber_models.Customer,
     "account_pk": subscriber_models.BillingAccount,
@@ -249,6 +255,20 @@ def world(django_db_setup, django_db_blocker):
         assurance_services.whatif_run(
             plan_version=draft, now=dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC)
         )
+        # LOREM's dunning: a default policy, its invoices overdue with a reminder taken, an
+        # account's dunning paused; and a ZIP of its October PDFs (an invoice archive).
+        invoicing_dunning.dunning_policy_save(
+            brand=catalog.brand, code="LOREM-DUNNING", name="Lorem dunning", is_default=True,
+            steps=[{"action": invoicing_models.DunningAction.REMINDER, "days_after_due": 1}],
+        )  # fmt: skip
+        invoicing_dunning.dunning_run(today=first.due_date + dt.timedelta(days=2))
+        invoicing_dunning.dunning_pause(
+            billing_account=subscribers.accounts["B"], reason="sweep dispute"
+        )
+        archive = invoicing_models.InvoiceArchive.objects.create(
+            brand=catalog.brand, period_year=2026, period_month=10
+        )
+        invoice_archive_build(archive=archive)
         ipsum = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
         admin = User.objects.create_superuser("sweep-admin", password="pw-Secret-123")
         operator = User.objects.create_user("ipsum-operator", password="pw-Secret-123")
@@ -272,7 +292,7 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
     """What only LOREM's objects show: codes, numbers, MSISDNs, IMSIs, ICCIDs, file names."""
     words = {catalog.brand.code, "XTRA-GB", "WELCOME-5", batch.reference, "LOREM-HOOK",
              "LOREM-EVENT", "LOREM-NOTICE", "LOREM-HOSTNET", "LOREM-WHOLESALE",
-             "LOREM-HOSTNET-INVOICE.csv", "LOREM-FINDING"}  # fmt: skip
+             "LOREM-HOSTNET-INVOICE.csv", "LOREM-FINDING", "LOREM-DUNNING"}  # fmt: skip
     words |= set(
         settlement_models.Statement.objects.exclude(number="").values_list("number", flat=True)
     )
@@ -319,6 +339,9 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
         settlement_models.Statement: None,
         settlement_models.Reconciliation: None,
         settlement_models.DisputeItem: None,
+        invoicing_models.DunningPolicy: None,
+        invoicing_models.DunningHold: None,
+        invoicing_models.InvoiceArchive: None,
     }
     for model, url_name in owned.items():
         for obj in model.objects.all():
