@@ -265,6 +265,9 @@ ONLINE_VALIDITY_SECONDS = int(os.environ.get("ONLINE_VALIDITY_SECONDS", "300"))
 ONLINE_EXPIRY_SWEEP_SECONDS = int(os.environ.get("ONLINE_EXPIRY_SWEEP_SECONDS", "30"))
 # A balance below this (in the account's currency) raises a balance.low webhook, once a period.
 ONLINE_LOW_BALANCE = os.environ.get("ONLINE_LOW_BALANCE", "2.00")
+# How often the prepaid renewals and bucket expiry run, and new top-ups get their receipts.
+PREPAID_RENEWAL_SWEEP_SECONDS = int(os.environ.get("PREPAID_RENEWAL_SWEEP_SECONDS", "300"))
+RECEIPT_SWEEP_SECONDS = int(os.environ.get("RECEIPT_SWEEP_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE: dict = {
     "charging-reservations-expire": {
         "task": "charging.reservations_expire",
@@ -282,6 +285,20 @@ CELERY_BEAT_SCHEDULE: dict = {
     "charging-usage-months-ahead": {
         "task": "charging.usage_months_ahead",
         "schedule": 6 * 3600,
+    },
+    # Prepaid life (subscribers.prepaid): plans renewed when their period begins (once per
+    # period), expired buckets written off; invoicing receipts new top-ups.
+    "subscribers-prepaid-renewals": {
+        "task": "subscribers.prepaid_renewals_run",
+        "schedule": PREPAID_RENEWAL_SWEEP_SECONDS,
+    },
+    "subscribers-buckets-expire": {
+        "task": "subscribers.buckets_expire",
+        "schedule": PREPAID_RENEWAL_SWEEP_SECONDS,
+    },
+    "invoicing-receipts-issue": {
+        "task": "invoicing.receipts_issue",
+        "schedule": RECEIPT_SWEEP_SECONDS,
     },
 }
 
