@@ -38,3 +38,11 @@ def invoice_document_render_task(invoice_id: int, force: bool = False) -> dict:
 
     document = invoice_document_render(invoice=Invoice.objects.get(pk=invoice_id), force=force)
     return {"invoice": invoice_id, "pages": document.pages if document else 0}
+
+
+@shared_task(name="invoicing.receipts_issue", acks_late=True, reject_on_worker_lost=True)
+def receipts_issue_task() -> int:
+    """Issue a receipt for every top-up without one (R29); their PDFs follow."""
+    from invoicing.prepaid import receipts_issue
+
+    return len(receipts_issue())
