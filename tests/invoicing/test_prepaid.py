@@ -215,3 +215,37 @@ def test_a_hybrid_account_within_its_balance_is_invoiced_for_fees_only(world):
     assert [amount for _d, amount in lines(invoice)] == ["20.00", "20.00"]
     summary = BalanceSummary.objects.get(invoice=invoice)
     assert (summary.closing, summary.credit_invoiced) == (Decimal("6.000000"), Decimal("0.00"))
+
+
+def test_a_receipt_and_a_statement_render_as_pdf_with_their_balance(world, settings, tmp_path):
+    import io
+    import os
+
+    from pypdf import PdfReader
+
+    from invoicing import documents
+    from invoicing.demo import invoice_profile_create
+    from invoicing.services import invoice_issue
+
+    settings.MEDIA_ROOT = tmp_path
+    invoice_profile_create(world.brand)
+    account, statement = november_statement(world)
+    statement = invoice_issue(invoice=statement)
+    receipt = Invoice.objects.get(pk=receipts_issue()[0])
+    texts = {}
+    for document in (receipt, statement):
+        rendered = documents.invoice_document_render(invoice=document)
+        content = rendered.file.open("rb").read()
+        texts[document.kind] = "".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(content)).pages
+        )
+        if os.environ.get("PREPAID_PDF_DIR"):
+            with open(f"{os.environ['PREPAID_PDF_DIR']}/{document.kind}.pdf", "wb") as out:
+                out.write(content)
+    assert (
+        receipt.number in texts["receipt"] and "Received with thanks: EUR 30.00" in texts["receipt"]
+    )
+    assert "Please pay" not in texts["receipt"]
+    statement_text = texts["statement"]
+    assert statement.number in statement_text and "nothing is payable" in statement_text
+    assert "23.51" in statement_text and "30.00" in statement_text  # closing and opening
