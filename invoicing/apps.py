@@ -8,6 +8,8 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing"
     # The console's home page asks this app for its panel (what finance acts on).
     console_dashboard: tuple = ("invoicing.dashboard.invoicing_panels",)
+    # The causes of the ledger movements this app writes (subscribers.ledger).
+    ledger_references: dict = {"invoice": "invoicing.prepaid.invoice_links"}
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
     console_menu: tuple = (

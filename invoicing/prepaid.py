@@ -195,3 +195,19 @@ def hybrid_credit_settle(*, invoice_ids: list[int], acting_user=None) -> int:
         summary.save(update_fields=["settlement"])
         settled += 1
     return settled
+
+
+def invoice_links(ids) -> dict[str, tuple[str, str]]:
+    """Name and link the invoices behind ``invoice:<id>`` movements (a hybrid's credit)."""
+    from django.urls import reverse
+
+    rows = Invoice.objects.filter(pk__in=[int(i) for i in ids if i.isdigit()]).values_list(
+        "pk", "number", "kind"
+    )
+    return {
+        str(pk): (
+            f"{kind.replace('_', ' ')} {number or pk}",
+            reverse("invoicing:invoice-detail", args=[pk]),
+        )
+        for pk, number, kind in rows
+    }
