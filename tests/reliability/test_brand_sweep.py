@@ -202,6 +202,10 @@ def world(django_db_setup, django_db_blocker):
         invoicing_services.bill_run_issue(bill_run=run)
         first = invoicing_models.Invoice.objects.order_by("pk").first()
         invoice_document_render(invoice=first)
+        # LOREM's top-up receipted (R29): a receipt of the receipt series.
+        from invoicing.prepaid import receipts_issue
+
+        receipts_issue()
         ipsum = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
         admin = User.objects.create_superuser("sweep-admin", password="pw-Secret-123")
         operator = User.objects.create_user("ipsum-operator", password="pw-Secret-123")
