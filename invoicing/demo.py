@@ -76,9 +76,25 @@ def load() -> str:
     for invoice in golden:  # one by one, so that A, B and C get numbers 1, 2, 3
         with transaction.atomic():
             invoices_issue(invoice_ids=[invoice.pk], acting_user=acting_user)
+    receipts = prepaid_receipts()
     invoices = Invoice.objects.filter(bill_run=run)
     return (
         f"bill run {run} {run.status}: {invoices.count()} invoices, "
         f"{invoices.filter(status=InvoiceStatus.ISSUED).count()} issued "
-        f"({', '.join(i.number for i in golden_invoices())})"
+        f"({', '.join(i.number for i in golden_invoices())}); "
+        f"{receipts} receipts of the prepaid showcase's top-ups"
     )
+
+
+def prepaid_receipts() -> int:
+    """Receipt the top-ups of the prepaid showcase lines (the beat task receipts the rest)."""
+    from invoicing.prepaid import receipts_issue
+    from subscribers.demo import PREPAID_MSISDNS
+
+    accounts = list(
+        Subscription.objects.filter(msisdn__in=PREPAID_MSISDNS.values()).values_list(
+            "billing_account_id", flat=True
+        )
+    )
+    receipts_issue(billing_account_ids=accounts)
+    return Invoice.objects.filter(billing_account_id__in=accounts, kind="receipt").count()

@@ -109,7 +109,7 @@ def _receipt_draft(top_up: TopUp) -> tuple[Draft, str]:
     return draft, point
 
 
-def receipts_issue(*, limit: int = RECEIPT_CHUNK) -> list[int]:
+def receipts_issue(*, limit: int = RECEIPT_CHUNK, billing_account_ids=None) -> list[int]:
     """Issue a receipt for each top-up that has none yet; return the receipts' ids.
 
     Top-ups are taken with SKIP LOCKED, so two workers never receipt the same one, and the
@@ -123,6 +123,13 @@ def receipts_issue(*, limit: int = RECEIPT_CHUNK) -> list[int]:
         top_ups = list(
             TopUp.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(~Exists(receipted))
+            .filter(
+                **(
+                    {}
+                    if billing_account_ids is None
+                    else {"billing_account_id__in": billing_account_ids}
+                )
+            )
             .select_related("billing_account__customer", "billing_account__tax_region")
             .order_by("pk")[:limit]
         )

@@ -249,3 +249,21 @@ def test_a_receipt_and_a_statement_render_as_pdf_with_their_balance(world, setti
     statement_text = texts["statement"]
     assert statement.number in statement_text and "nothing is payable" in statement_text
     assert "23.51" in statement_text and "30.00" in statement_text  # closing and opening
+
+
+def test_the_demo_receipts_the_prepaid_showcase_top_ups(settings, tmp_path):
+    from invoicing import demo as invoicing_demo
+    from subscribers import demo as subscribers_demo
+
+    settings.MEDIA_ROOT = tmp_path
+    world = world_build(code="LOREM")
+    plan_add(world, "FLEXP", fee="9.99", payment_model="prepaid", tax_inclusive=True)
+    with time_machine.travel(at(2026, 11, 3), tick=False):
+        done = subscribers_demo.prepaid_showcase(tax_region=world.tax_region, acting_user=None)
+        assert invoicing_demo.prepaid_receipts() == 3
+        assert invoicing_demo.prepaid_receipts() == 3  # once
+    assert done == ["Prepaid, renewed: renewed", "Prepaid, balance short: pending"]
+    numbers = sorted(
+        Invoice.objects.filter(kind=InvoiceKind.RECEIPT).values_list("number", flat=True)
+    )
+    assert numbers == ["RC-2026-000001", "RC-2026-000002", "RC-2026-000003"]
