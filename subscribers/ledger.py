@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
+from core.periods import local_date
 from subscribers.models import (
     BalanceMovement,
     Bucket,
@@ -51,12 +52,13 @@ def _resolvers() -> dict:
 def renewal_links(ids) -> dict[str, tuple[str, str]]:
     """Name and link the renewals of some ids (the subscription page's renewals)."""
     links = {}
-    for renewal in PlanRenewal.objects.filter(pk__in=[i for i in ids if i.isdigit()]):
+    renewals = PlanRenewal.objects.filter(pk__in=[i for i in ids if i.isdigit()]).select_related(
+        "billing_account"
+    )
+    for renewal in renewals:
         url = reverse("subscribers:subscription-detail", args=[renewal.subscription_id])
-        links[str(renewal.pk)] = (
-            f"renewal from {renewal.period_start:%Y-%m-%d}",
-            f"{url}#renewals",
-        )
+        first = local_date(renewal.period_start, renewal.billing_account.timezone)
+        links[str(renewal.pk)] = (f"renewal of the period from {first:%Y-%m-%d}", f"{url}#renewals")
     return links
 
 
@@ -93,6 +95,8 @@ def ledger_rows(movements) -> list[LedgerRow]:
             label, url = top_ups[movement.pk]
         elif (prefix, ident) in resolved:
             label, url = resolved[(prefix, ident)]
+        elif movement.kind == "adjustment" and not movement.reference:
+            label, url = "manual adjustment", None
         else:
             label, url = movement.reference or "—", None
         rows.append(

@@ -86,7 +86,16 @@ def prepaid_renewals_run(*, now: dt.datetime | None = None) -> dict:
         status=RenewalStatus.LAPSED
     )
     counts = {"renewed": 0, "pending": 0, "unchanged": 0, "lapsed": lapsed, "failed": 0}
-    for subscription_id in _renewable().order_by("pk").values_list("pk", flat=True):
+    # Lines renewed for the period they are in are left alone: a run between period starts
+    # reads one indexed query and writes nothing.
+    renewed_now = PlanRenewal.objects.filter(
+        subscription_id=OuterRef("pk"),
+        status=RenewalStatus.RENEWED,
+        period_start__lte=now,
+        period_end__gt=now,
+    )
+    due = _renewable().filter(~Exists(renewed_now)).order_by("pk")
+    for subscription_id in due.values_list("pk", flat=True):
         try:
             outcome = subscription_renew(subscription_id=subscription_id, now=now)
         except Exception:  # one subscription's trouble is logged; the rest renew

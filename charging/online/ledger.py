@@ -4,11 +4,13 @@
 import datetime as dt
 
 from django.urls import reverse
+from django.utils import timezone
 
 from charging.models import UsageEvent
 from charging.online.models import Reservation, ReservationStatus
 from charging.online.selectors import charging_sessions_visible_to
 from core.console.dashboard import Figure, Panel
+from core.console.formats import readable_quantity
 
 RESERVATIONS_SHOWN = 10
 
@@ -55,17 +57,22 @@ def subscription_reservations(*, obj, user, now: dt.datetime) -> list[Panel]:
         .select_related("session")
         .order_by("valid_until", "pk")[:RESERVATIONS_SHOWN]
     )
-    figures = [
-        Figure(
-            f"{r.session.service} {r.session.reference[:8]} #{r.request_number}, held until "
-            f"{r.valid_until:%H:%M:%S}"
-            + (" (past its validity, R22)" if r.valid_until <= now else ""),
-            f"{r.units} units · {r.amount:f} {r.currency}".strip(),
-            reverse("charging:chargingsession-detail", args=[r.session_id]),
-            tone="warn" if r.valid_until <= now else "",
+    figures = []
+    for r in held:
+        service = r.session.service
+        unit = "B" if service == "DATA" else "s" if service.startswith("VOICE") else ""
+        late = r.valid_until <= now
+        figures.append(
+            Figure(
+                f"{service} {r.session.reference[:8]} #{r.request_number}: "
+                f"{r.amount:f} {r.currency or ''} held until "
+                f"{timezone.localtime(r.valid_until):%H:%M:%S}"
+                + (" (past its validity, R22)" if late else ""),
+                readable_quantity(r.units, unit),
+                reverse("charging:chargingsession-detail", args=[r.session_id]),
+                tone="warn" if late else "",
+            )
         )
-        for r in held
-    ]
     if not figures:
         return []
     return [
