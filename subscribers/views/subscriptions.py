@@ -84,24 +84,16 @@ LIFECYCLE_ACTIONS = (
 
 def actions_for(user, subscription: Subscription) -> list[dict]:
     """The lifecycle buttons a user may press on a subscription in its current status."""
-    ledger = {
-        "label": "Ledger",
-        "url": reverse("subscribers:subscription-ledger", args=[subscription.pk]),
-        "style": "",
-    }
     if not user.has_perm(CHANGE_PERMISSION):
-        return [ledger]
+        return []
     return [
-        ledger,
-        *[
-            {
-                "label": action.label,
-                "url": reverse(action.url_name, args=[subscription.pk]),
-                "style": action.style,
-            }
-            for action in LIFECYCLE_ACTIONS
-            if subscription.status in action.statuses
-        ],
+        {
+            "label": action.label,
+            "url": reverse(action.url_name, args=[subscription.pk]),
+            "style": action.style,
+        }
+        for action in LIFECYCLE_ACTIONS
+        if subscription.status in action.statuses
     ]
 
 

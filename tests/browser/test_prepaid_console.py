@@ -44,7 +44,7 @@ def test_operator_reads_a_prepaid_lines_ledger_and_adjusts_a_bucket(login, role_
         assert "renewed" in renewals.inner_text() and "9.99 EUR" in renewals.inner_text()
         assert "Reservations held" in page.content()
         shot(page, "prepaid-subscription")
-        page.click(".page-head >> text=Ledger")
+        page.click("#ledger-link")
         assert page.locator("h1").inner_text().startswith("Ledger")
         balance = page.locator("#balance-ledger").inner_text()
         assert "plan renewal" in balance and "-9.990000 EUR" in balance
