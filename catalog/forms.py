@@ -108,7 +108,7 @@ class TaxCategoryForm(forms.ModelForm):
 class TaxRegionForm(forms.ModelForm):
     class Meta:
         model = TaxRegion
-        fields = ["code", "name"]
+        fields = ["code", "name", "prepaid_tax_point"]
 
 
 class TaxRateForm(forms.Form):

@@ -342,11 +342,24 @@ class TaxCategory(CatalogModel):
         return self.code
 
 
+class PrepaidTaxPoint(models.TextChoices):
+    """When a prepaid balance's tax is accounted (R29)."""
+
+    AT_USE = "use", "when the balance is used (the statement carries it)"
+    AT_TOP_UP = "top_up", "at top-up (the receipt carries it)"
+
+
 class TaxRegion(CatalogModel):
     """A tax jurisdiction; billing accounts name theirs."""
 
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
+    prepaid_tax_point = models.CharField(
+        max_length=8,
+        choices=PrepaidTaxPoint.choices,
+        default=PrepaidTaxPoint.AT_USE,
+        help_text="when the tax of prepaid money is accounted (R29)",
+    )
     history = HistoricalRecords()
     # Their changes show in this object's audit trail (core.console.history).
     audit_children = ("rates",)

@@ -129,12 +129,16 @@ def tax_category_save(*, code: str, name: str, category=None, acting_user=None):
         return _save(category, acting_user)
 
 
-def tax_region_save(*, code: str, name: str, region=None, acting_user=None):
-    """Create or update a tax region."""
+def tax_region_save(
+    *, code: str, name: str, prepaid_tax_point: str = "", region=None, acting_user=None
+):
+    """Create or update a tax region (its prepaid tax point, R29, when given)."""
     from catalog.models import TaxRegion
 
     region = region or TaxRegion()
     region.code, region.name = code, name
+    if prepaid_tax_point:
+        region.prepaid_tax_point = prepaid_tax_point
     with transaction.atomic():
         return _save(region, acting_user)
 

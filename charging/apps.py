@@ -13,9 +13,15 @@ class ChargingConfig(AppConfig):
         "subscribers.subscription": (
             "charging.dashboard.subscription_usage",
             "charging.online.panels.subscription_sessions",
+            "charging.online.ledger.subscription_reservations",
         ),
         "subscribers.billingaccount": ("charging.dashboard.billing_account_usage",),
         "subscribers.customer": ("charging.dashboard.customer_usage",),
+    }
+    # The causes of the ledger movements this app writes (subscribers.ledger).
+    ledger_references: dict = {
+        "usage": "charging.online.ledger.usage_event_links",
+        "online": "charging.online.ledger.reservation_links",
     }
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.

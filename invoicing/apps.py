@@ -13,6 +13,8 @@ class InvoicingConfig(AppConfig):
         "subscribers.customer": ("invoicing.panels.customer_bills",),
         "subscribers.billingaccount": ("invoicing.panels.billing_account_bills",),
     }
+    # The causes of the ledger movements this app writes (subscribers.ledger).
+    ledger_references: dict = {"invoice": "invoicing.prepaid.invoice_links"}
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
     console_menu: tuple = (

@@ -15,12 +15,22 @@ from decimal import Decimal
 
 from django.db.models import Q
 
-from catalog.models import DiscountType, FeeTiming, PaymentModel, PlanVersion, Service, TaxRate
+from catalog.models import (
+    DiscountType,
+    FeeTiming,
+    PaymentModel,
+    PlanVersion,
+    PrepaidTaxPoint,
+    Service,
+    TaxRate,
+    TaxRegion,
+)
 from catalog.selectors import IN_FORCE
 from core.money import prorate, quantize_minor, split_gross, tax_on_net
 from core.periods import Period, billing_period, local_date, local_midnight
 from invoicing import selectors
 from invoicing.models import (
+    BalanceSummary,
     BillRun,
     Invoice,
     InvoiceKind,
@@ -32,6 +42,8 @@ from invoicing.models import (
 )
 from subscribers.models import (
     BillingAccount,
+    PlanRenewal,
+    RenewalStatus,
     Subscription,
     SubscriptionAddOn,
     SubscriptionPromotion,
@@ -93,6 +105,7 @@ class Draft:
     invoice: Invoice
     lines: list[InvoiceLine] = field(default_factory=list)
     rerate_changes: dict[int, list[int]] = field(default_factory=dict)  # line index → changes
+    balance: dict | None = None  # a prepaid statement's or hybrid invoice's BalanceSummary
 
     def add(self, line: InvoiceLine) -> InvoiceLine:
         line.position = len(self.lines) + 1
@@ -397,9 +410,32 @@ class ChunkBiller:
         by_tz = defaultdict(list)
         for account in all_accounts:
             by_tz[(periods[account.pk].start, periods[account.pk].end)].append(account.pk)
+        hybrid = {a.pk for a in all_accounts if a.payment_model == PaymentModel.HYBRID}
+        balance_of: dict[int, selectors.BalanceSums] = {}
         for (start, end), ids in by_tz.items():
-            for group in selectors.usage_groups(billing_account_ids=ids, start=start, end=end):
-                usage_of[group.subscription_id].append(group)
+            for unpaid_only in (False, True):
+                part = [pk for pk in ids if (pk in hybrid) == unpaid_only]
+                if not part:
+                    continue
+                for group in selectors.usage_groups(
+                    billing_account_ids=part, start=start, end=end, unpaid_only=unpaid_only
+                ):
+                    usage_of[group.subscription_id].append(group)
+            with_balance = [
+                a.pk for a in accounts if a.pk in ids and a.payment_model != PaymentModel.POSTPAID
+            ]
+            if with_balance:
+                balance_of.update(
+                    selectors.balance_sums(billing_account_ids=with_balance, start=start, end=end)
+                )
+        renewals_of = defaultdict(list)
+        for renewal in PlanRenewal.objects.filter(
+            subscription_id__in=sub_ids,
+            status=RenewalStatus.RENEWED,
+            period_start__gte=window_start,
+            period_start__lt=window_end,
+        ).order_by("period_start", "pk"):
+            renewals_of[renewal.subscription_id].append(renewal)
         rerates_of = defaultdict(list)
         for (start, _end), ids in by_tz.items():
             for delta in selectors.rerate_deltas(billing_account_ids=ids, before=start):
@@ -429,6 +465,8 @@ class ChunkBiller:
                     eligible=eligible,
                     usage_of=usage_of,
                     rerates_of=rerates_of,
+                    renewals_of=renewals_of,
+                    balance_of=balance_of,
                 )
             except BillingError as error:
                 errors[account.pk] = str(error)
@@ -468,12 +506,106 @@ class ChunkBiller:
                     draft, account, section, subscription, period, tax_modes, **data
                 )
             self._bill_rerates(draft, account, section, period, data["rerates_of"], tax_modes)
-        if not draft.lines:
+        if account.payment_model != PaymentModel.POSTPAID:
+            self._bill_balance(draft, account, period, tax_modes, data)
+        if not draft.lines and draft.balance is None:
             return None
         if len(tax_modes) > 1:
             raise BillingError("tax-inclusive and net prices on one account (R4)")
         invoice.tax_inclusive = tax_modes.pop() if tax_modes else False
         return draft
+
+    def tax_point(self, region_id: int) -> str:
+        points = self.cache.setdefault("tax_points", {})
+        if region_id not in points:
+            points[region_id] = TaxRegion.objects.get(pk=region_id).prepaid_tax_point
+        return points[region_id]
+
+    def _bill_balance(self, draft, account, period, tax_modes, data) -> None:
+        """Summarise the balance of a prepaid statement or a hybrid invoice (R29).
+
+        A prepaid statement carries the tax of what was used when the tax region accounts it
+        at use; accounted at top-up, the receipts carried it and the statement's lines are
+        shown without tax. A hybrid invoice takes over the credit its account used (a booked
+        balance below zero at the period's end) as a line; issuing it gives that credit back
+        to the balance.
+        """
+        sums = data["balance_of"].get(account.pk, selectors.BalanceSums())
+        point = self.tax_point(account.tax_region_id)
+        credit = Decimal("0")
+        if account.payment_model == PaymentModel.PREPAID:
+            if point == PrepaidTaxPoint.AT_TOP_UP:
+                for line in draft.lines:
+                    line.tax_rate = Decimal("0")
+            if not draft.lines and not sums.moved:
+                return
+        else:
+            closing = quantize_minor(sums.closing, account.currency)
+            if closing < 0:
+                credit = -closing
+                version = self._balance_version(account, period, data)
+                tax_modes.add(version.tax_inclusive)
+                self._line(
+                    draft,
+                    account,
+                    None,
+                    kind=LineKind.ADJUSTMENT,
+                    description="usage beyond the balance, on credit to "
+                    f"{period.end_date - dt.timedelta(days=1):%d %b %Y}",
+                    period_start_date=period.start_date,
+                    period_end_date=period.end_date,
+                    rated_amount=-sums.closing,
+                    amount=credit,
+                    tax_rate=self.tax_rate(
+                        account.tax_region_id,
+                        version.tax_category_id,
+                        period.end_date - dt.timedelta(days=1),
+                    ),
+                    plan_version=version,
+                )
+            elif not draft.lines:
+                return
+        draft.balance = {
+            "tax_point": point,
+            "opening": sums.opening,
+            "top_ups": sums.top_ups,
+            "renewals": sums.renewals,
+            "usage": sums.usage,
+            "adjustments": sums.adjustments,
+            "closing": sums.closing,
+            "credit_invoiced": credit,
+        }
+
+    def _balance_version(self, account, period, data) -> PlanVersion:
+        """The plan version whose tax category a hybrid account's credit line takes."""
+        for subscription in data["subs_of"][account.pk]:
+            return self.version_at(subscription.plan_id, period.end - dt.timedelta(seconds=1))
+        raise BillingError("a hybrid account without subscription has no tax category")
+
+    def _bill_renewals(self, draft, account, section, subscription, period, tax_modes, data):
+        """Add a line per prepaid renewal of P: the fee the balance paid (R24, R29)."""
+        supply_day = period.end_date - dt.timedelta(days=1)
+        for renewal in data["renewals_of"][subscription.pk]:
+            if not period.contains(renewal.period_start) or not renewal.amount:
+                continue
+            version = self.version_by_id(renewal.plan_version_id)
+            tax_modes.add(version.tax_inclusive)
+            self._line(
+                draft,
+                section,
+                subscription.pk,
+                kind=LineKind.RECURRING,
+                description=f"{version.plan.code}, renewal {period_label(period)}, "
+                "paid from the balance",
+                period_start_date=period.end_date - dt.timedelta(days=renewal.days),
+                period_end_date=period.end_date,
+                days=renewal.days,
+                days_in_period=renewal.days_in_period,
+                unit_price=renewal.fee,
+                amount=renewal.amount,
+                tax_rate=self.tax_rate(account.tax_region_id, version.tax_category_id, supply_day),
+                plan_version=version,
+            )
 
     def _line(self, draft, section, subscription_id, **values) -> LineRow:
         version = values.get("plan_version")
@@ -489,6 +621,12 @@ class ChunkBiller:
     def _bill_subscription(
         self, draft, account, section, subscription, period, tax_modes, **data
     ) -> None:
+        if account.payment_model == PaymentModel.PREPAID:
+            # A prepaid statement: the renewals the balance paid, add-ons, usage (R29).
+            self._bill_renewals(draft, account, section, subscription, period, tax_modes, data)
+            self._bill_add_ons(draft, account, section, subscription, period, tax_modes, data)
+            self._bill_usage(draft, account, section, subscription, period, tax_modes, data)
+            return
         tz = account.timezone
         region = account.tax_region_id
         supply_day = period.end_date - dt.timedelta(days=1)
@@ -641,35 +779,49 @@ class ChunkBiller:
                     tax_rate=self.tax_rate(region, version.tax_category_id, supply_day),
                     plan_version=version,
                 )
-        # Add-ons bought in P (R34): a postpaid account pays them here; prepaid paid at purchase.
-        if account.payment_model == PaymentModel.POSTPAID:
-            for bought in data["add_ons_of"][subscription.pk]:
-                if not period.contains(bought.valid_from) or not bought.add_on.price:
-                    continue
-                add_on = bought.add_on
-                category = add_on.tax_category_id
-                if category is None:
-                    plan_version = self.version_at(subscription.plan_id, bought.valid_from)
-                    category = plan_version.tax_category_id
-                tax_modes.add(add_on.tax_inclusive)
-                valid_to = bought.valid_to or period.end
-                self._line(
-                    draft,
-                    section,
-                    subscription.pk,
-                    kind=LineKind.ONE_TIME,
-                    description=f"{add_on.name}, valid "
-                    f"{days_label(local_date(bought.valid_from, tz), local_date(valid_to, tz))}",
-                    period_start_date=local_date(bought.valid_from, tz),
-                    period_end_date=max(
-                        local_date(valid_to, tz),
-                        local_date(bought.valid_from, tz) + dt.timedelta(days=1),
-                    ),
-                    unit_price=add_on.price,
-                    amount=quantize_minor(add_on.price, account.currency),
-                    tax_rate=self.tax_rate(region, category, supply_day),
-                    subscription_add_on=bought,
-                )
+        # Add-ons bought in P (R34): a postpaid account pays them here; a prepaid statement
+        # shows them (paid at purchase from the balance); a hybrid balance paid them too.
+        if account.payment_model != PaymentModel.HYBRID:
+            self._bill_add_ons(draft, account, section, subscription, period, tax_modes, data)
+        self._bill_usage(draft, account, section, subscription, period, tax_modes, data)
+
+    def _bill_add_ons(self, draft, account, section, subscription, period, tax_modes, data):
+        """Add a line per add-on bought in P (R34)."""
+        tz = account.timezone
+        region = account.tax_region_id
+        supply_day = period.end_date - dt.timedelta(days=1)
+        for bought in data["add_ons_of"][subscription.pk]:
+            if not period.contains(bought.valid_from) or not bought.add_on.price:
+                continue
+            add_on = bought.add_on
+            category = add_on.tax_category_id
+            if category is None:
+                plan_version = self.version_at(subscription.plan_id, bought.valid_from)
+                category = plan_version.tax_category_id
+            tax_modes.add(add_on.tax_inclusive)
+            valid_to = bought.valid_to or period.end
+            self._line(
+                draft,
+                section,
+                subscription.pk,
+                kind=LineKind.ONE_TIME,
+                description=f"{add_on.name}, valid "
+                f"{days_label(local_date(bought.valid_from, tz), local_date(valid_to, tz))}",
+                period_start_date=local_date(bought.valid_from, tz),
+                period_end_date=max(
+                    local_date(valid_to, tz),
+                    local_date(bought.valid_from, tz) + dt.timedelta(days=1),
+                ),
+                unit_price=add_on.price,
+                amount=quantize_minor(add_on.price, account.currency),
+                tax_rate=self.tax_rate(region, category, supply_day),
+                subscription_add_on=bought,
+            )
+
+    def _bill_usage(self, draft, account, section, subscription, period, tax_modes, data):
+        """Add the usage lines of a subscription (R3, R34)."""
+        region = account.tax_region_id
+        supply_day = period.end_date - dt.timedelta(days=1)
         # Usage (R3, R34): one line per (service, destination, roaming), rounded once; a line
         # that rounds to zero is left out of the summary.
         groups = sorted(
@@ -846,7 +998,17 @@ def drafts_write(drafts: list[Draft]) -> list[int]:
     _copy(InvoiceTax, TaxRow.fields, taxes)
     if links:
         _copy(RerateSettlement, ("line_id", "rerate_change_id"), links)
+    _balances_write(drafts)
     return invoice_ids
+
+
+def _balances_write(drafts: list[Draft]) -> None:
+    """Write the balance summaries of prepaid statements and hybrid invoices (R29)."""
+    BalanceSummary.objects.bulk_create(
+        BalanceSummary(invoice_id=draft.invoice.pk, **draft.balance)
+        for draft in drafts
+        if draft.balance is not None
+    )
 
 
 def _drafts_bulk_create(drafts: list[Draft], tax_rows: list) -> list[int]:
@@ -862,6 +1024,9 @@ def _drafts_bulk_create(drafts: list[Draft], tax_rows: list) -> list[int]:
             taxes.append(row.instance())
         for position, change_ids in draft.rerate_changes.items():
             links.append((made[position - 1], change_ids))
+    for draft, invoice in zip(drafts, invoices, strict=True):
+        draft.invoice.pk = invoice.pk
+    _balances_write(drafts)
     InvoiceLine.objects.bulk_create(lines, batch_size=2000)
     InvoiceTax.objects.bulk_create(taxes, batch_size=2000)
     RerateSettlement.objects.bulk_create(

@@ -105,12 +105,14 @@ def load() -> str:
     for invoice in golden:  # one by one, so that A, B and C get numbers 1, 2, 3
         with transaction.atomic():
             invoices_issue(invoice_ids=[invoice.pk], acting_user=acting_user, issue_date=ISSUE_DATE)
+    receipts = prepaid_receipts()
     dunning = dunning_load(brand)
     invoices = Invoice.objects.filter(bill_run=run)
     return (
         f"bill run {run} {run.status}: {invoices.count()} invoices, "
         f"{invoices.exclude(status__in=UNISSUED).count()} issued "
-        f"({', '.join(i.number for i in golden_invoices())}); {dunning}"
+        f"({', '.join(i.number for i in golden_invoices())}); "
+        f"{receipts} receipts of the prepaid showcase's top-ups; {dunning}"
     )
 
 
@@ -132,3 +134,17 @@ def dunning_load(brand: Brand) -> str:
             account.save(update_fields=["dunning_policy", "updated_at"])
     result = dunning_run()
     return f"dunning on {result['date']}: {result['opened']} opened, {result['steps']} steps"
+
+
+def prepaid_receipts() -> int:
+    """Receipt the top-ups of the prepaid showcase lines (the beat task receipts the rest)."""
+    from invoicing.prepaid import receipts_issue
+    from subscribers.demo import PREPAID_MSISDNS
+
+    accounts = list(
+        Subscription.objects.filter(msisdn__in=PREPAID_MSISDNS.values()).values_list(
+            "billing_account_id", flat=True
+        )
+    )
+    receipts_issue(billing_account_ids=accounts)
+    return Invoice.objects.filter(billing_account_id__in=accounts, kind="receipt").count()

@@ -19,6 +19,7 @@ from catalog.models import Service
 from core.periods import zone
 from invoicing import einvoice, selectors
 from invoicing.models import (
+    BalanceSummary,
     DocumentFormat,
     Invoice,
     InvoiceDocument,
@@ -116,6 +117,7 @@ def invoice_context(invoice: Invoice) -> dict:
         "itemised": [(msisdns.get(pk, pk), rows) for pk, rows in itemised.items()],
         "percent": lambda rate: (rate * 100).normalize(),
         "payable": invoice.kind == InvoiceKind.INVOICE and invoice.gross_total > Decimal("0"),
+        "summary": BalanceSummary.objects.filter(invoice=invoice).first(),
     }
 
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from catalog.models import Brand, PlanVersion, Promotion
+from catalog.models import Brand, PlanVersion, PrepaidTaxPoint, Promotion
 from core.money import RATED_PLACES
 from subscribers.models import BillingAccount, Subscription, SubscriptionAddOn
 
@@ -731,3 +731,79 @@ class InvoiceArchive(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("invoicing:invoicearchive-detail", args=[self.pk])
+
+
+class TopUpReceipt(models.Model):
+    """The receipt issued for one top-up (R29): a RECEIPT document of the receipt series.
+
+    The UNIQUE top-up makes it once, whatever reruns of the receipting task happen. At
+    ``tax_point`` "top_up" the receipt carries the tax of the money paid; at "use" it carries
+    none and the period's statement does.
+    """
+
+    top_up = models.OneToOneField(
+        "subscribers.TopUp", on_delete=models.PROTECT, related_name="receipt"
+    )
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="top_up_receipt")
+    tax_point = models.CharField(max_length=8, choices=PrepaidTaxPoint.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"receipt of top-up {self.top_up_id}"
+
+
+class BalanceSummary(models.Model):
+    """What a prepaid statement or a hybrid invoice says of the account's balance in its period.
+
+    Sums of the booked ledger (holds of live sessions left out): opening + top-ups +
+    adjustments − renewals − usage − expiry (money does not expire: zero) = closing. A hybrid
+    invoice takes over the credit used (a closing balance below zero) as a line; issuing it
+    brings the balance back by that amount (``settlement``), once.
+    """
+
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.CASCADE, related_name="balance_summary"
+    )
+    tax_point = models.CharField(max_length=8, choices=PrepaidTaxPoint.choices)
+    opening = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES)
+    top_ups = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES)
+    renewals = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES)
+    usage = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES)
+    adjustments = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES)
+    closing = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=RATED_PLACES)
+    credit_invoiced = models.DecimalField(
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=AMOUNT_PLACES,
+        default=0,
+        help_text="a hybrid account's credit used, taken over by the invoice",
+    )
+    settlement = models.OneToOneField(
+        "subscribers.BalanceMovement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the movement that gave the invoiced credit back to the balance",
+    )
+
+    class Meta:
+        ordering = ["invoice"]
+        verbose_name_plural = "balance summaries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    closing=models.F("opening")
+                    + models.F("top_ups")
+                    + models.F("adjustments")
+                    - models.F("renewals")
+                    - models.F("usage")
+                ),
+                name="balance_summary_adds_up",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"balance {self.opening} → {self.closing}"

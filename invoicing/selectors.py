@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum, Value
 
 from charging.models import RatingStatus, RerateChange, UsageEvent
 from invoicing.models import (
@@ -65,7 +65,11 @@ class UsageGroup:
 
 
 def usage_groups(
-    *, billing_account_ids: Iterable[int], start: dt.datetime, end: dt.datetime
+    *,
+    billing_account_ids: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    unpaid_only: bool = False,
 ) -> list[UsageGroup]:
     """Sum the rated retail charges of some accounts' events started in [start, end).
 
@@ -73,14 +77,18 @@ def usage_groups(
     line by the caller). ``plan_version_id`` is the latest version the group's events were
     rated on: it names the tax category of the line.
     """
+    events = UsageEvent.objects.filter(
+        billing_account_id__in=list(billing_account_ids),
+        started_at__gte=start,
+        started_at__lt=end,
+        rating_status=RatingStatus.RATED,
+    )
+    if unpaid_only:
+        # A hybrid account's events charged online were paid from its balance (R29): only the
+        # others are invoiced as usage.
+        events = events.filter(~Exists(_balance_charge()))
     rows = (
-        UsageEvent.objects.filter(
-            billing_account_id__in=list(billing_account_ids),
-            started_at__gte=start,
-            started_at__lt=end,
-            rating_status=RatingStatus.RATED,
-        )
-        .values(
+        events.values(
             "billing_account_id", "subscription_id", "service", "destination_zone", "roaming_zone"
         )  # fmt: skip
         .annotate(
@@ -105,6 +113,80 @@ def usage_groups(
         )
         for row in rows
     ]
+
+
+def _balance_charge():
+    from django.db.models import CharField
+    from django.db.models.functions import Cast, Concat
+
+    from subscribers.models import BalanceMovement, MovementKind
+
+    return BalanceMovement.objects.filter(
+        billing_account_id=OuterRef("billing_account_id"),
+        kind=MovementKind.CHARGE,
+        reference=Concat(Value("usage:"), Cast(OuterRef("id"), CharField())),
+    )
+
+
+# Ledger kinds that book money; holds of live sessions (reservation, release) are left out.
+BOOKED_KINDS = ("topup", "charge", "renewal", "adjustment", "expiry")
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceSums:
+    """A billing account's booked balance at a period's start and its movements in it."""
+
+    opening: Decimal = Decimal("0")
+    top_ups: Decimal = Decimal("0")
+    renewals: Decimal = Decimal("0")
+    usage: Decimal = Decimal("0")
+    adjustments: Decimal = Decimal("0")
+
+    @property
+    def closing(self) -> Decimal:
+        return self.opening + self.top_ups + self.adjustments - self.renewals - self.usage
+
+    @property
+    def moved(self) -> bool:
+        return any((self.top_ups, self.renewals, self.usage, self.adjustments))
+
+
+def balance_sums(
+    *, billing_account_ids: Iterable[int], start: dt.datetime, end: dt.datetime
+) -> dict[int, BalanceSums]:
+    """Sum the booked ledger of some accounts before ``start`` and by kind in [start, end).
+
+    One GROUP BY per call. Renewals and usage come out positive (what was spent).
+    """
+    from subscribers.models import BalanceMovement
+
+    rows = (
+        BalanceMovement.objects.filter(
+            billing_account_id__in=list(billing_account_ids),
+            created_at__lt=end,
+            kind__in=BOOKED_KINDS,
+        )
+        .values("billing_account_id", "kind")
+        .annotate(
+            before=Sum("amount", filter=Q(created_at__lt=start)),
+            during=Sum("amount", filter=Q(created_at__gte=start)),
+        )
+        .order_by()
+    )
+    found: dict[int, dict] = {}
+    for row in rows:
+        sums = found.setdefault(row["billing_account_id"], {"opening": Decimal("0")})
+        sums["opening"] += row["before"] or Decimal("0")
+        during = row["during"] or Decimal("0")
+        if row["kind"] == "topup":
+            sums["top_ups"] = sums.get("top_ups", Decimal("0")) + during
+        elif row["kind"] == "renewal":
+            sums["renewals"] = sums.get("renewals", Decimal("0")) - during
+        elif row["kind"] == "charge":
+            sums["usage"] = sums.get("usage", Decimal("0")) - during
+        else:
+            sums["adjustments"] = sums.get("adjustments", Decimal("0")) + during
+    return {pk: BalanceSums(**values) for pk, values in found.items()}
 
 
 def usage_events_itemised(

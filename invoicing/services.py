@@ -34,6 +34,7 @@ from invoicing.models import (
     LineKind,
     RerateSettlement,
 )
+from invoicing.prepaid import hybrid_credit_settle
 from subscribers.models import BillingAccount, Subscription
 
 logger = logging.getLogger(__name__)
@@ -379,6 +380,8 @@ def invoices_issue(
         user = _user(acting_user)
         _issued_write(numbered, today=today, now=now, user=user)
         ids = [row[0] for row in drafts]
+        # A hybrid invoice asks now for the credit its balance lent: the balance gets it back.
+        hybrid_credit_settle(invoice_ids=ids, acting_user=user)
         # The audit trail: one historical row per issued invoice, written in bulk.
         Invoice.history.bulk_history_create(
             list(Invoice.objects.filter(pk__in=ids)),

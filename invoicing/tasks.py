@@ -62,3 +62,11 @@ def invoice_archive_build_task(archive_id: int) -> dict:
 
     archive = invoice_archive_build(archive=InvoiceArchive.objects.get(pk=archive_id))
     return {"archive": archive.pk, "status": archive.status, "documents": archive.documents}
+
+
+@shared_task(name="invoicing.receipts_issue", acks_late=True, reject_on_worker_lost=True)
+def receipts_issue_task() -> int:
+    """Issue a receipt for every top-up without one (R29); their PDFs follow."""
+    from invoicing.prepaid import receipts_issue
+
+    return len(receipts_issue())

@@ -533,6 +533,72 @@ def _generate(*, brand, tax_region, host_network, acting_user) -> Counter:
     return generator.counts
 
 
+# Two prepaid lines that show prepaid life (subscribers.prepaid): one renewed from its balance
+# and topped up again, one suspended because its balance was short of the plan's fee.
+PREPAID_RENEWED = "Prepaid, renewed"
+PREPAID_SHORT = "Prepaid, balance short"
+PREPAID_MSISDNS = {PREPAID_RENEWED: "4915790000001", PREPAID_SHORT: "4915790000002"}
+
+
+def prepaid_showcase(*, tax_region, acting_user, now: dt.datetime | None = None) -> list[str]:
+    """Create the two prepaid showcase lines, renew them now (R24, R29), top up the renewed one.
+
+    A second run finds them and changes nothing (renewals are once per period).
+    """
+    from django.utils import timezone
+
+    from subscribers.prepaid import subscription_renew
+
+    now = now or timezone.now()
+    plan = (
+        Plan.objects.filter(
+            brand__code=BRAND_CODE,
+            payment_model=PaymentModel.PREPAID,
+            versions__status=Status.PUBLISHED,
+            versions__recurring_fee__gt=0,
+        )
+        .order_by("code")
+        .first()
+    )
+    if plan is None or BillingAccount.objects.filter(name=PREPAID_RENEWED).exists():
+        return []
+    done = []
+    for name, first_top_up in ((PREPAID_RENEWED, "30.00"), (PREPAID_SHORT, "1.00")):
+        first, _, last = name.partition(", ")
+        customer = services.customer_save(
+            data={"brand": plan.brand, "kind": "person", "first_name": "Demo",
+                  "last_name": f"{first} ({last})", "street": "Torstraße 1",
+                  "postal_code": "10119", "city": "Berlin", "country": "DE"},
+            acting_user=acting_user,
+        )  # fmt: skip
+        account = services.billing_account_save(
+            customer=customer,
+            data={"name": name, "currency": "EUR", "timezone": BERLIN, "bill_cycle_day": 1,
+                  "tax_region": tax_region, "payment_model": PaymentModel.PREPAID},
+            acting_user=acting_user,
+        )  # fmt: skip
+        start = local_midnight(DEMO_MONTH_START, BERLIN)
+        subscription = services.subscription_create(
+            billing_account=account, plan=plan, msisdn=PREPAID_MSISDNS[name],
+            created_at=start - dt.timedelta(days=2), acting_user=acting_user,
+        )  # fmt: skip
+        subscription = services.subscription_activate(
+            subscription=subscription, effective_at=start, acting_user=acting_user
+        )
+        services.top_up(
+            billing_account=account, amount=Decimal(first_top_up), channel="card",
+            reference=f"DEMO-PREPAID-{subscription.msisdn}-1", acting_user=acting_user,
+        )  # fmt: skip
+        outcome = subscription_renew(subscription_id=subscription.pk, now=now)
+        if name == PREPAID_RENEWED:
+            services.top_up(
+                billing_account=account, amount=Decimal("15.00"), channel="partner",
+                reference=f"DEMO-PREPAID-{subscription.msisdn}-2", acting_user=acting_user,
+            )  # fmt: skip
+        done.append(f"{name}: {outcome}")
+    return done
+
+
 def load() -> str:
     """Load the demo subscribers on the demo catalogue; a second run creates nothing."""
     brand = Brand.objects.filter(code=BRAND_CODE).first()
@@ -557,6 +623,7 @@ def load() -> str:
             brand=brand, tax_region=tax_region, host_network=host_network, acting_user=acting_user
         )
         loaded.append(", ".join(f"{count} {what}" for what, count in sorted(counts.items())))
+    loaded.extend(prepaid_showcase(tax_region=tax_region, acting_user=acting_user))
     totals = (
         f"{Customer.objects.count()} customers, {BillingAccount.objects.count()} accounts, "
         f"{Subscription.objects.count()} subscriptions, "

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.models import AddOn, HostNetwork, Plan, Status, TaxRegion
 from core.periods import billing_period_containing, local_date
-from subscribers.models import BillingAccount, Customer, SimBatch, SimStatus
+from subscribers.models import BillingAccount, Bucket, Customer, SimBatch, SimStatus
 from subscribers.selectors import billing_accounts_visible_to, brands_visible_to, sims_visible_to
 from subscribers.services import ACCOUNT_FIELDS, CUSTOMER_FIELDS
 
@@ -198,6 +198,40 @@ class BalanceAdjustForm(forms.Form):
     )
     reason = forms.CharField(max_length=200, help_text="why: goodwill, correction of …")
     reference = forms.CharField(max_length=100, required=False)
+
+
+class BucketAdjustForm(forms.Form):
+    """Units added to or taken from one of a subscription's buckets, with why (audited)."""
+
+    bucket = forms.ModelChoiceField(queryset=Bucket.objects.none())
+    quantity = forms.IntegerField(
+        help_text="signed, in the bucket's base unit (seconds, bytes, messages): "
+        "positive adds, negative takes away"
+    )
+    reason = forms.CharField(max_length=200, help_text="why: goodwill, correction of …")
+
+    def __init__(self, *args, subscription, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.db.models import Q
+        from django.utils import timezone
+
+        self.fields["bucket"].queryset = Bucket.objects.filter(
+            Q(subscription=subscription)
+            | Q(shared=True, billing_account_id=subscription.billing_account_id),
+            valid_to__gt=timezone.now(),
+        ).order_by("valid_to", "pk")
+
+    def clean_quantity(self):
+        quantity = self.cleaned_data["quantity"]
+        if quantity == 0:
+            raise forms.ValidationError("an adjustment is not zero")
+        return quantity
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("an adjustment says why")
+        return reason
 
 
 class VoucherRedeemForm(forms.Form):

@@ -334,6 +334,7 @@ class MovementKind(models.TextChoices):
     RELEASE = "release", "release"
     EXPIRY = "expiry", "expiry"
     ADJUSTMENT = "adjustment", "adjustment"
+    RENEWAL = "renewal", "plan renewal"
 
 
 class BalanceMovement(models.Model):
@@ -545,3 +546,71 @@ class Voucher(models.Model):
 
     def __str__(self) -> str:
         return self.serial
+
+
+# --- prepaid plan renewals ------------------------------------------------------------------
+
+
+class RenewalStatus(models.TextChoices):
+    RENEWED = "renewed", "renewed"
+    PENDING = "pending", "waiting for a top-up (suspended)"
+    LAPSED = "lapsed", "lapsed (the period ended unpaid)"
+
+
+class PlanRenewal(models.Model):
+    """A prepaid subscription's plan renewed (or waiting to be) for one billing period.
+
+    The UNIQUE (subscription, period start) makes a renewal once per period, whatever reruns
+    of the beat task happen. A renewal short of balance is PENDING and its subscription
+    suspended; a top-up renews it (prorated from that day, R24) and lifts the suspension.
+    """
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="renewals"
+    )
+    billing_account = models.ForeignKey(
+        BillingAccount, on_delete=models.PROTECT, related_name="renewals"
+    )
+    plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=RenewalStatus.choices)
+    fee = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=2, help_text="what the period costs in full"
+    )
+    amount = models.DecimalField(
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="what was taken from the balance (prorated by days, R24)",
+    )
+    currency = models.CharField(max_length=3)
+    days = models.PositiveSmallIntegerField(default=0, help_text="days of the period paid")
+    days_in_period = models.PositiveSmallIntegerField(default=0)
+    movement = models.OneToOneField(
+        BalanceMovement, null=True, blank=True, on_delete=models.PROTECT, related_name="renewal"
+    )
+    suspended = models.BooleanField(
+        default=False, help_text="this renewal suspended the subscription (lifted on renewal)"
+    )
+    created_at = models.DateTimeField()
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-period_start", "subscription"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], name="plan_renewal_once_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=models.F("period_start")), name="plan_renewal_period_ok"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "period_end"], name="plan_renewal_status")]
+
+    def __str__(self) -> str:
+        return f"+{self.subscription.msisdn} {self.period_start:%Y-%m-%d} {self.status}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("subscribers:subscription-detail", args=[self.subscription_id])

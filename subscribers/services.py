@@ -998,7 +998,7 @@ def top_up(
                 reference=reference,
                 created_by=_user(acting_user),
             )
-            return TopUp.objects.create(
+            topped = TopUp.objects.create(
                 billing_account=account,
                 amount=amount,
                 currency=account.currency,
@@ -1007,10 +1007,20 @@ def top_up(
                 movement=movement,
                 created_by=_user(acting_user),
             )
+            if account.payment_model == PaymentModel.PREPAID:
+                # A renewal that waited for money (the subscription suspended) renews now.
+                transaction.on_commit(lambda: _renewals_retry(account.pk))
+            return topped
     except IntegrityError as error:
         raise ValidationError(
             {"reference": f"a {channel} top-up with reference {reference} exists already"}
         ) from error
+
+
+def _renewals_retry(billing_account_id: int) -> None:
+    from subscribers.tasks import prepaid_renewals_retry_task
+
+    prepaid_renewals_retry_task.delay(billing_account_id)
 
 
 def _voucher_hash(code: str) -> str:

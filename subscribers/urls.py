@@ -72,6 +72,16 @@ urlpatterns: list = [
         )
     ],
     path(
+        "subscriptions/<int:pk>/ledger/",
+        subscriptions.SubscriptionLedgerView.as_view(),
+        name="subscription-ledger",
+    ),
+    path(
+        "subscriptions/<int:pk>/adjust-bucket/",
+        subscriptions.SubscriptionAdjustBucketView.as_view(),
+        name="subscription-adjust-bucket",
+    ),
+    path(
         "subscriptions/<int:pk>/add-ons/<int:addon_pk>/remove/",
         subscriptions.SubscriptionRemoveAddOnView.as_view(),
         name="subscription-remove-addon",

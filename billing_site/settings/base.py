@@ -269,6 +269,9 @@ ONLINE_EXPIRY_SWEEP_SECONDS = int(os.environ.get("ONLINE_EXPIRY_SWEEP_SECONDS", 
 ONLINE_LOW_BALANCE = os.environ.get("ONLINE_LOW_BALANCE", "2.00")
 # The hour (UTC) of the daily dunning run.
 DUNNING_RUN_HOUR = int(os.environ.get("DUNNING_RUN_HOUR", "5"))
+# How often the prepaid renewals and bucket expiry run, and new top-ups get their receipts.
+PREPAID_RENEWAL_SWEEP_SECONDS = int(os.environ.get("PREPAID_RENEWAL_SWEEP_SECONDS", "300"))
+RECEIPT_SWEEP_SECONDS = int(os.environ.get("RECEIPT_SWEEP_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE: dict = {
     "charging-reservations-expire": {
         "task": "charging.reservations_expire",
@@ -296,6 +299,20 @@ CELERY_BEAT_SCHEDULE: dict = {
     "invoicing-dunning-run": {
         "task": "invoicing.dunning_run",
         "schedule": crontab(hour=DUNNING_RUN_HOUR, minute=0),
+    },
+    # Prepaid life (subscribers.prepaid): plans renewed when their period begins (once per
+    # period), expired buckets written off; invoicing receipts new top-ups.
+    "subscribers-prepaid-renewals": {
+        "task": "subscribers.prepaid_renewals_run",
+        "schedule": PREPAID_RENEWAL_SWEEP_SECONDS,
+    },
+    "subscribers-buckets-expire": {
+        "task": "subscribers.buckets_expire",
+        "schedule": PREPAID_RENEWAL_SWEEP_SECONDS,
+    },
+    "invoicing-receipts-issue": {
+        "task": "invoicing.receipts_issue",
+        "schedule": RECEIPT_SWEEP_SECONDS,
     },
 }
 

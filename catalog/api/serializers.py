@@ -36,6 +36,7 @@ from catalog.models import (
     PaymentModel,
     Plan,
     PlanVersion,
+    PrepaidTaxPoint,
     Promotion,
     RateCard,
     RateCardKind,
@@ -254,6 +255,9 @@ class TaxRegionSerializer(ResourceSerializer):
     code = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
     taxRates = TaxRateSerializer(source="rates", many=True, read_only=True)
+    prepaidTaxPoint = enum_field(
+        PrepaidTaxPoint.choices, source="prepaid_tax_point", read_only=True
+    )
     lastUpdate = InstantField(source="updated_at", read_only=True)
 
     class Meta:

@@ -194,6 +194,7 @@ class TaxRegionCreateView(CatalogCreateView):
         return services.tax_region_save(
             code=form.cleaned_data["code"],
             name=form.cleaned_data["name"],
+            prepaid_tax_point=form.cleaned_data["prepaid_tax_point"],
             acting_user=self.request.user,
         )
 
@@ -206,6 +207,7 @@ class TaxRegionUpdateView(CatalogUpdateView):
         return services.tax_region_save(
             code=form.cleaned_data["code"],
             name=form.cleaned_data["name"],
+            prepaid_tax_point=form.cleaned_data["prepaid_tax_point"],
             region=self.stored(),
             acting_user=self.request.user,
         )

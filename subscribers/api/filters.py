@@ -16,6 +16,8 @@ from subscribers.models import (
     BillingAccount,
     BillingAccountStatus,
     Bucket,
+    BucketMovement,
+    BucketMovementKind,
     BucketSource,
     Customer,
     CustomerKind,
@@ -198,6 +200,25 @@ class BalanceActionFilter(filters.FilterSet):
 
     class Meta:
         model = BalanceMovement
+        fields: list = []
+
+
+class BucketActionFilter(filters.FilterSet):
+    bucket = id_filter("bucket_id", "id of the bucket")
+    product = id_filter("bucket__subscription_id", "id of the product (shared buckets excluded)")
+    billingAccount = id_filter("bucket__billing_account_id", "id of the billing account")
+    actionType = filters.ChoiceFilter(field_name="kind", choices=BucketMovementKind.choices)
+    reference = filters.CharFilter(field_name="reference", help_text="e.g. usage:42")
+    createdFrom = InstantFilter(
+        field_name="created_at", lookup_expr="gte", label="created at or after (ISO 8601)"
+    )
+    createdBefore = InstantFilter(
+        field_name="created_at", lookup_expr="lt", label="created before (ISO 8601)"
+    )
+    ordering = filters.OrderingFilter(fields=(("id", "id"), ("created_at", "createdAt")))
+
+    class Meta:
+        model = BucketMovement
         fields: list = []
 
 

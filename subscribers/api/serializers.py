@@ -49,6 +49,8 @@ from subscribers.models import (
     BillingAccount,
     BillingAccountStatus,
     Bucket,
+    BucketMovement,
+    BucketMovementKind,
     BucketSource,
     Customer,
     CustomerKind,
@@ -75,6 +77,7 @@ RESOURCES = {
     SimBatch: ("simbatch", "SimBatch"),
     Bucket: ("bucket", "Bucket"),
     BalanceMovement: ("balanceaction", "BalanceAction"),
+    BucketMovement: ("bucketaction", "BucketAction"),
     TopUp: ("topupbalance", "TopupBalance"),
     VoucherBatch: ("voucherbatch", "VoucherBatch"),
 }
@@ -671,6 +674,60 @@ class AccumulatedBalanceSerializer(ResourceSerializer):
         return money(available, account.currency)
 
 
+# What a movement's ``reference`` names (``<kind>:<id>``), as the API refers to it; ``href`` is
+# the resource's route where the API has one (resolved by name: no import of later apps).
+CAUSES = {
+    "usage": ("Usage", "api:charging-usage-detail"),
+    "online": ("ChargingReservation", None),
+    "renewal": ("PlanRenewal", None),
+    "invoice": ("CustomerBill", "api:invoicing-customerbill-detail"),
+    "expiry": ("Bucket", "api:subscribers-bucket-detail"),
+    "subscription-add-on": ("ProductAddOn", None),
+}
+
+
+@extend_schema_serializer(component_name="MovementCause")
+class CauseSchema(serializers.Serializer):
+    """What caused a movement: a usage event, a session's hold, a top-up, a renewal, …"""
+
+    id = serializers.CharField()
+    href = serializers.CharField(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["@referredType"] = serializers.CharField(
+            help_text="Usage, ChargingReservation, TopupBalance, PlanRenewal, CustomerBill, Bucket"
+        )
+        return fields
+
+
+def movement_cause(movement, request) -> dict | None:
+    """Refer to what a movement names in its reference, or to its top-up."""
+    top_up_id = getattr(movement, "top_up_id", None)
+    if top_up_id:
+        return {
+            "id": str(top_up_id),
+            "href": _href_by_name("api:subscribers-topupbalance-detail", top_up_id, request),
+            "@referredType": "TopupBalance",
+        }
+    kind, separator, ident = movement.reference.replace(" ", ":", 1).partition(":")
+    if not separator or kind not in CAUSES or not ident.isdigit():
+        return None
+    referred, route = CAUSES[kind]
+    return {
+        "id": ident,
+        "href": _href_by_name(route, ident, request) if route else None,
+        "@referredType": referred,
+    }
+
+
+def _href_by_name(name: str, pk, request) -> str | None:
+    try:
+        return reverse(name, kwargs={"pk": pk}, request=request)
+    except NoReverseMatch:
+        return None
+
+
 class BalanceActionSerializer(ResourceSerializer):
     """One movement of an account's money: the ledger whose sum is the balance (R21)."""
 
@@ -680,10 +737,41 @@ class BalanceActionSerializer(ResourceSerializer):
     reason = serializers.CharField(read_only=True)
     reference = serializers.CharField(read_only=True)
     createdAt = InstantField(source="created_at", read_only=True)
+    cause = serializers.SerializerMethodField(help_text="what caused the movement")
     createdBy = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
 
     class Meta:
         model = BalanceMovement
+
+    @extend_schema_field(CauseSchema(allow_null=True))
+    def get_cause(self, movement):
+        return movement_cause(movement, self.context.get("request"))
+
+
+class BucketActionSerializer(ResourceSerializer):
+    """One movement of a bucket's units (a usage draw, a hold, its release, an expiry, an
+    adjustment); the bucket's remainder is its initial value plus their sum (R11, R12)."""
+
+    bucket = RefField()
+    product = RefField(source="bucket.subscription", allow_null=True, help_text="null: shared")
+    actionType = enum_field(BucketMovementKind.choices, source="kind", read_only=True)
+    quantity = serializers.SerializerMethodField()
+    reason = serializers.CharField(read_only=True)
+    reference = serializers.CharField(read_only=True)
+    cause = serializers.SerializerMethodField(help_text="what caused the movement")
+    createdAt = InstantField(source="created_at", read_only=True)
+    createdBy = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = BucketMovement
+
+    @extend_schema_field(QuantitySchema)
+    def get_quantity(self, movement):
+        return {"amount": movement.quantity, "units": movement.bucket.unit}
+
+    @extend_schema_field(CauseSchema(allow_null=True))
+    def get_cause(self, movement):
+        return movement_cause(movement, self.context.get("request"))
 
 
 class TopupBalanceSerializer(ResourceSerializer):

@@ -1,7 +1,7 @@
 """REST API URLs of the subscribers, under /api/v1/subscribers/.
 
 Resources are named as in TM Forum TMF629 (``customer``), TMF666 (``billingAccount``), TMF637
-(``product``) and TMF654 (``bucket``, ``accumulatedBalance``, ``balanceAction``,
+(``product``) and TMF654 (``bucket``, ``accumulatedBalance``, ``balanceAction``, ``bucketAction``,
 ``topupBalance``, ``adjustBalance``); a trailing slash is optional. Route names are
 ``api:subscribers-<resource in lower case>-<list|detail|action>``.
 """
@@ -20,6 +20,7 @@ RESOURCES = (
     ("bucket", views.BucketViewSet),
     ("accumulatedBalance", views.AccumulatedBalanceViewSet),
     ("balanceAction", views.BalanceActionViewSet),
+    ("bucketAction", views.BucketActionViewSet),
     ("topupBalance", views.TopupBalanceViewSet),
     ("voucherBatch", views.VoucherBatchViewSet),
 )

@@ -30,8 +30,10 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    OuterRef,
     Prefetch,
     Q,
+    Subquery,
     Sum,
     Value,
 )
@@ -57,6 +59,7 @@ from subscribers.models import (
     BalanceMovement,
     BillingAccount,
     Bucket,
+    BucketMovement,
     Customer,
     Sim,
     SimBatch,
@@ -614,15 +617,36 @@ class AccumulatedBalanceViewSet(SubscribersViewSet):
 
 
 class BalanceActionViewSet(SubscribersViewSet):
-    """Balance actions (TMF654): the ledger of an account's money, whose sum is its balance."""
+    """Balance actions (TMF654): the ledger of an account's money, whose sum is its balance.
+
+    Each names its cause: the usage event it charged, the session hold, the top-up, the plan
+    renewal or the invoice behind it.
+    """
 
     model = BalanceMovement
     serializer_class = api.BalanceActionSerializer
     filterset_class = filters.BalanceActionFilter
 
     def visible(self, user):
-        return BalanceMovement.objects.select_related("billing_account", "created_by").filter(
-            billing_account__in=_accounts_of(user)
+        top_up = TopUp.objects.filter(movement_id=OuterRef("pk")).values("pk")[:1]
+        return (
+            BalanceMovement.objects.select_related("billing_account", "created_by")
+            .filter(billing_account__in=_accounts_of(user))
+            .annotate(top_up_id=Subquery(top_up))
+        )
+
+
+class BucketActionViewSet(SubscribersViewSet):
+    """Bucket actions (TMF654 balanceAction of a bucket): the movements of allowance units,
+    each naming its cause (the usage event a draw rated, a session's hold, an expiry)."""
+
+    model = BucketMovement
+    serializer_class = api.BucketActionSerializer
+    filterset_class = filters.BucketActionFilter
+
+    def visible(self, user):
+        return BucketMovement.objects.select_related("bucket__subscription", "created_by").filter(
+            bucket__billing_account__in=_accounts_of(user)
         )
 
 

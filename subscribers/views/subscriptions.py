@@ -14,12 +14,14 @@ from subscribers import services
 from subscribers.filters import SubscriptionFilter
 from subscribers.forms import (
     AddOnForm,
+    BucketAdjustForm,
     ChangePlanForm,
     SubscriptionForm,
     SubscriptionUserForm,
     SwapSimForm,
     TerminateForm,
 )
+from subscribers.ledger import subscription_ledger
 from subscribers.models import (
     Bucket,
     BucketMovement,
@@ -34,9 +36,11 @@ from subscribers.views.base import (
     ServiceFormView,
     bucket_rows,
     instant_text,
+    units_text,
 )
 
 BUCKETS_SHOWN = 30
+RENEWALS_SHOWN = 12
 MOVEMENTS_SHOWN = 20
 CHANGE_PERMISSION = "subscribers.change_subscription"
 
@@ -168,6 +172,55 @@ class SubscriptionDetailView(ConsoleDetailView):
         context["buckets_shown"] = BUCKETS_SHOWN
         context["movements_shown"] = MOVEMENTS_SHOWN
         context["now"] = timezone.now()
+        context["renewals"] = subscription.renewals.select_related(
+            "plan_version__plan", "movement"
+        ).order_by("-period_start")[:RENEWALS_SHOWN]
+        context["prepaid"] = account.payment_model == "prepaid"
+        return context
+
+
+class SubscriptionLedgerView(ConsoleDetailView):
+    """A subscription's ledger: balance and bucket movements, each with its cause, linked."""
+
+    model = Subscription
+    template_name = "subscribers/subscription_ledger.html"
+
+    def get_queryset(self):
+        return subscriptions_visible_to(self.request.user).select_related(
+            "billing_account__customer__brand", "plan"
+        )
+
+    def get_actions(self):
+        actions = [{"label": "Subscription", "url": self.object.get_absolute_url(), "style": ""}]
+        user = self.request.user
+        if user.has_perm("subscribers.add_bucketmovement") and self.object.status in LIVE:
+            actions.append(
+                {
+                    "label": "Adjust bucket",
+                    "url": reverse("subscribers:subscription-adjust-bucket", args=[self.object.pk]),
+                    "style": "",
+                }
+            )
+        account = self.object.billing_account
+        if user.has_perm("subscribers.add_balancemovement") and account.payment_model != "postpaid":
+            actions.append(
+                {
+                    "label": "Adjust balance",
+                    "url": reverse("subscribers:billingaccount-adjust", args=[account.pk]),
+                    "style": "",
+                }
+            )
+        return actions
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["title"] = f"Ledger · {self.object}"
+        context["account"] = self.object.billing_account
+        context["balance"] = services.balance_of(self.object.billing_account)
+        context.update(subscription_ledger(self.object))
+        for row in context["bucket_rows"]:
+            row.quantity_text = units_text(row.movement.quantity, row.bucket.unit)
+        context["related_panels"] = []
         return context
 
 
@@ -445,3 +498,31 @@ class SubscriptionRemoveAddOnView(ReturningActionView):
 
     def success_message(self):
         return f"Add-on {self.object.add_on} removed from +{self.object.subscription.msisdn}."
+
+
+class SubscriptionAdjustBucketView(SubscriptionFormActionView):
+    """Add units to (or take units from) one of a subscription's buckets, with a reason."""
+
+    form_class = BucketAdjustForm
+    model = BucketMovement
+    permission_action = "add"
+    permission_required = "subscribers.add_bucketmovement"
+    title = "Adjust bucket"
+    intro = (
+        "A goodwill grant or a correction: a new movement of the bucket that says why; the "
+        "bucket never goes below zero. It shows in the ledger with who made it."
+    )
+    submit_label = "Adjust"
+
+    def get_success_url(self):
+        return reverse("subscribers:subscription-ledger", args=[self.target.pk])
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.bucket_adjust(
+            bucket=data["bucket"],
+            quantity=data["quantity"],
+            reason=data["reason"],
+            acting_user=self.request.user,
+        )
+        return f"{data['bucket'].name} adjusted by {data['quantity']}: {data['reason']}."

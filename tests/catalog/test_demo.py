@@ -27,6 +27,7 @@ def test_demo_loads_the_scenario_and_more_plans():
     assert sorted(Plan.objects.values_list("code", "payment_model")) == [
         ("DATA-30", "postpaid"),
         ("FLEX", "prepaid"),
+        ("FLEX-PLUS", "prepaid"),
         ("SMART-10", "postpaid"),
     ]
     data_30 = PlanVersion.objects.get(plan__code="DATA-30", version=1)
@@ -66,4 +67,4 @@ def test_demo_loads_over_the_catalogue_built_by_the_services():
     summary = demo.load()
 
     assert summary.startswith("golden-october.yaml: created 0, updated 0, unchanged 12")
-    assert Plan.objects.count() == 3
+    assert Plan.objects.count() == 4

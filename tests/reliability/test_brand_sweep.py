@@ -269,6 +269,10 @@ def world(django_db_setup, django_db_blocker):
             brand=catalog.brand, period_year=2026, period_month=10
         )
         invoice_archive_build(archive=archive)
+        # LOREM's top-up receipted (R29): a receipt of the receipt series.
+        from invoicing.prepaid import receipts_issue
+
+        receipts_issue()
         ipsum = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
         admin = User.objects.create_superuser("sweep-admin", password="pw-Secret-123")
         operator = User.objects.create_user("ipsum-operator", password="pw-Secret-123")

@@ -187,3 +187,37 @@ def test_demo_customers_are_dated_by_their_first_order_not_by_the_load_day(demo_
         assert subscription.billing_account.customer.created_at <= subscription.created_at
     anna = Customer.objects.get(last_name="Schmidt", first_name="Anna")
     assert anna.created_at < OCTOBER_START  # ordered in September, before her October usage
+
+
+def test_demo_shows_a_prepaid_line_renewed_and_one_suspended_for_a_short_balance(
+    demo_catalog, django_capture_on_commit_callbacks
+):
+    import time_machine
+
+    from subscribers.models import PlanRenewal, RenewalStatus
+
+    PlanVersionFactory(
+        plan__code="LOREM-FLEX-PLUS",
+        plan__brand=demo_catalog.brand,
+        plan__payment_model="prepaid",
+        rate_card=demo_catalog.retail_card,
+        effective_from=OCTOBER_START,
+        recurring_fee=Decimal("9.99"),
+        tax_inclusive=True,
+    )
+    with time_machine.travel(dt.datetime(2026, 11, 3, 9, tzinfo=dt.UTC), tick=False):
+        summary = demo.load()
+        assert demo.load().startswith("already loaded (")
+    assert f"{demo.PREPAID_RENEWED}: renewed" in summary
+    assert f"{demo.PREPAID_SHORT}: pending" in summary
+    renewed = Subscription.objects.get(msisdn=demo.PREPAID_MSISDNS[demo.PREPAID_RENEWED])
+    short = Subscription.objects.get(msisdn=demo.PREPAID_MSISDNS[demo.PREPAID_SHORT])
+    assert (renewed.status, short.status) == (
+        SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED,
+    )  # fmt: skip
+    assert PlanRenewal.objects.get(subscription=renewed).status == RenewalStatus.RENEWED
+    assert PlanRenewal.objects.get(subscription=short).status == RenewalStatus.PENDING
+    # 30.00 − 9.99 renewal + 15.00 topped up after it.
+    from subscribers.services import balance_of
+
+    assert balance_of(renewed.billing_account) == Decimal("35.010000")
