@@ -52,6 +52,8 @@ class RatingRun:
         # Terms are loaded once per number for the whole run (a snapshot, like the catalogue).
         self.terms = TermIndex([])
         self.allowance_zones: dict[int, tuple[frozenset, frozenset]] = {}
+        # Whether the source has sessions charged online (R23): mediation then checks each chunk.
+        self.online_sessions = False
 
     # -- state loading
     def _load_accounts(self, account_ids) -> None:
@@ -261,13 +263,12 @@ def write_side_effects(events: list[UsageEvent]) -> None:
     movements, counts = [], []
     for event in events:
         rating = event._rating
-        reference = f"usage:{event.pk}"
         for bucket_id, quantity in rating.draws:
             movements.append(
                 BucketMovement(
                     bucket_id=bucket_id, kind=BucketMovementKind.USAGE, quantity=-quantity,
                     reason=f"{event.service} {event.source}/{event.record_id}",
-                    reference=reference,
+                    usage_event_id=event.pk,
                 )
             )  # fmt: skip
         for policy_id, period_start, quantity in rating.fair_use:
