@@ -20,6 +20,8 @@ from catalog.models import (
 )
 
 MINUTES_PER_WEEK = 7 * 1440
+_NO_OFFSET = dt.timedelta(0)
+_FOUND_MAX = 100_000
 
 
 class ZoneIndex:
@@ -40,6 +42,7 @@ class ZoneIndex:
         "_networks",
         "_roam_rest",
         "home",
+        "_found",
     )
 
     def __init__(
@@ -61,6 +64,9 @@ class ZoneIndex:
         self._networks = dict(networks)
         self._roam_rest = roaming_rest
         self.home = home
+        # Numbers looked up already and their zone: calls go to the same numbers again and again.
+        # Bounded (emptied when full), so memory stays flat however many numbers a run meets.
+        self._found: dict[str, str | None] = {}
 
     @classmethod
     def from_table(cls, table: ZoneTable) -> "ZoneIndex":
@@ -90,12 +96,22 @@ class ZoneIndex:
         No length check: a slice longer than the number is the whole number, which, when it is
         listed, is its longest prefix indeed (benchmarks.zones).
         """
+        found = self._found
+        try:
+            return found[number]
+        except KeyError:
+            pass
         prefixes = self._prefixes
+        zone = self._dest_rest
         for length in self._lengths:
-            zone = prefixes.get(number[:length])
-            if zone is not None:
-                return zone
-        return self._dest_rest
+            listed = prefixes.get(number[:length])
+            if listed is not None:
+                zone = listed
+                break
+        if len(found) >= _FOUND_MAX:
+            found.clear()
+        found[number] = zone
+        return zone
 
     def roaming(self, visited_plmn: str, home_plmns) -> str | None:
         """Return the roaming zone of a visited network; HOME on the sender's own network."""
@@ -110,7 +126,7 @@ class ZoneIndex:
 class BandIndex:
     """Answer "which time band is this instant in" for one band set (R8), per minute of week."""
 
-    __slots__ = ("code", "timezone", "_slots", "_zones")
+    __slots__ = ("code", "timezone", "_slots", "_zones", "_windows")
 
     def __init__(self, *, code: str, timezone: str, slots: list[str]) -> None:
         if len(slots) != MINUTES_PER_WEEK:
@@ -119,6 +135,9 @@ class BandIndex:
         self.timezone = timezone
         self._slots = tuple(slots)
         self._zones: dict[str, ZoneInfo] = {}
+        # Per timezone, the last UTC hour seen and its offset there: events come in time order,
+        # so nearly every look-up is a comparison and an addition, no ``astimezone`` (issue 14).
+        self._windows: dict[str, tuple] = {}
 
     @classmethod
     def from_set(cls, band_set: TimeBandSet) -> "BandIndex":
@@ -134,11 +153,33 @@ class BandIndex:
     def band_at(self, instant: dt.datetime, timezone: str | None = None) -> str:
         """Return the band of an instant's start, in the account's timezone if given (R8)."""
         name = timezone or self.timezone
+        window = self._windows.get(name)
+        if window is None or not window[0] <= instant < window[1]:
+            window = self._window(name, instant)
+        # The wall time there: the UTC instant plus the hour's offset, or the long way.
+        local = instant + window[2] if window else instant.astimezone(self._tz(name))
+        return self._slots[local.weekday() * 1440 + local.hour * 60 + local.minute]
+
+    def _tz(self, name: str) -> ZoneInfo:
         tz = self._zones.get(name)
         if tz is None:
             tz = self._zones[name] = ZoneInfo(name)
-        local = instant.astimezone(tz)
-        return self._slots[(local.isoweekday() - 1) * 1440 + local.hour * 60 + local.minute]
+        return tz
+
+    def _window(self, name: str, instant: dt.datetime):
+        """The UTC hour of an instant and the offset of ``name`` in it, when one offset holds
+        for the whole hour (kept for the next look-ups); None otherwise (a change of offset
+        inside the hour, or an instant not in UTC), to be converted the long way."""
+        if instant.utcoffset() != _NO_OFFSET:  # an instant in UTC only (also not naive)
+            return None
+        start = instant.replace(minute=0, second=0, microsecond=0)
+        tz = self._tz(name)
+        offset = start.astimezone(tz).utcoffset()
+        end = start + dt.timedelta(hours=1)
+        if (end - dt.timedelta(microseconds=1)).astimezone(tz).utcoffset() != offset:
+            return None
+        window = self._windows[name] = (start, end, offset)
+        return window
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,22 +198,21 @@ class RateData:
     connection_fee: Decimal
     minimum_charge: Decimal
     tax_category: str | None = None
+    # Derived once from the fields above, not per event (issue 14).
+    unit_size: int = field(init=False, repr=False, compare=False)
+    counted: bool = field(init=False, repr=False, compare=False)  # messages and events: per count
+    specificity: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def specificity(self) -> int:
-        """How many of (destination, roaming, band) the row names (R7: most specific wins)."""
-        return (
-            bool(self.destination_zones) + bool(self.roaming_zones) + (self.time_band is not None)
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "unit_size", UNIT_SIZE[self.unit])
+        set_(self, "counted", self.service in COUNTED_SERVICES)
+        # How many of (destination, roaming, band) the row names (R7: most specific wins).
+        set_(
+            self,
+            "specificity",
+            bool(self.destination_zones) + bool(self.roaming_zones) + (self.time_band is not None),
         )
-
-    @property
-    def unit_size(self) -> int:
-        return UNIT_SIZE[self.unit]
-
-    @property
-    def counted(self) -> bool:
-        """Messages and events: priced per count, no increments."""
-        return self.service in COUNTED_SERVICES
 
     def matches(self, service: str, destination: str | None, roaming: str | None, band) -> bool:
         return (

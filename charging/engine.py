@@ -29,7 +29,8 @@ ZERO = Decimal("0")
 # Enough digits that no product or quotient of a price is ever rounded before R2's one rounding.
 _EXACT = Context(prec=50)
 OUTGOING = (Service.VOICE_OUT, Service.SMS_OUT, Service.EVENT)
-INCOMING = (Service.VOICE_IN, Service.SMS_IN)
+INCOMING = frozenset((Service.VOICE_IN.value, Service.SMS_IN.value))
+_DATA = Service.DATA.value
 
 
 class RatingFailure(Exception):
@@ -184,6 +185,7 @@ class CatalogCache:
         # in time order, so nearly every look-up is one comparison (issue 14).
         self._version_hits: dict[int, tuple] = {}
         self._tariff_hits: dict[int, tuple] = {}
+        self._pricing: dict[int, tuple] = {}
 
     # -- plans
     def load_plans(self, plan_ids) -> None:
@@ -259,6 +261,20 @@ class CatalogCache:
                 "zone_table", "time_band_set"
             ).get(pk=card_id)
         return card
+
+    def pricing(self, card_id: int) -> tuple:
+        """A card with its indexes: ``(card, zones, bands or None, rates)``, built once."""
+        found = self._pricing.get(card_id)
+        if found is None:
+            card = self.card(card_id)
+            band_set = card.time_band_set_id
+            found = self._pricing[card_id] = (
+                card,
+                self.zones(card.zone_table_id),
+                None if band_set is None else self.bands(band_set),
+                self.rates(card_id),
+            )
+        return found
 
     def rates(self, card_id: int) -> RateIndex:
         index = self._rates.get(card_id)
@@ -339,11 +355,11 @@ class RatingEngine:
     def __init__(self, cache: CatalogCache | None = None) -> None:
         self.cache = cache or CatalogCache()
 
-    def _zones_for(self, card: RateCard, record, home_plmns) -> tuple[str | None, str | None]:
-        zones = self.cache.zones(card.zone_table_id)
-        if record.service == Service.DATA:
+    def _zones_for(self, zones: ZoneIndex, record, home_plmns) -> tuple[str | None, str | None]:
+        service = record.service
+        if service == _DATA:
             destination = None
-        elif record.service in INCOMING:
+        elif service in INCOMING:
             destination = zones.incoming
             if destination is None:
                 raise RatingFailure("NO_ZONE", f"zone table {zones.code} has no INCOMING zone")
@@ -357,11 +373,6 @@ class RatingEngine:
         if roaming is None:
             raise RatingFailure("NO_ZONE", f"network {record.visited_plmn} is in no roaming zone")
         return destination, roaming
-
-    def _band_for(self, card: RateCard, record, timezone: str) -> str | None:
-        if card.time_band_set_id is None:
-            return None
-        return self.cache.bands(card.time_band_set_id).band_at(record.started_at, timezone)
 
     def rate(
         self,
@@ -383,24 +394,26 @@ class RatingEngine:
         of the same subscriber sees them (R11b).
         """
         rating = Rating()
+        cache = self.cache
+        instant = record.started_at
         try:
-            network = self.cache.network(source)
+            network = cache.network(source)
             if network is None:
                 raise RatingFailure("NO_WHOLESALE_TARIFF", f"no host network {source}")
             home = network.plmn_codes
             if version is None:
-                version = self.cache.version_at(term.plan_id, record.started_at)
+                version = cache.version_at(term.plan_id, instant)
             if version is None:
                 raise RatingFailure("NO_PLAN", "no version of the plan in force then")
             rating.plan_version_id = version.id
             rating.currency = version.currency
             rating.tax_inclusive = version.tax_inclusive
-            card = self.cache.card(version.rate_card_id)
-            destination, roaming = self._zones_for(card, record, home)
+            card, zones, bands, rates = cache.pricing(version.rate_card_id)
+            destination, roaming = self._zones_for(zones, record, home)
             rating.destination_zone, rating.roaming_zone = destination or "", roaming
-            band = self._band_for(card, record, account.timezone)
+            band = None if bands is None else bands.band_at(instant, account.timezone)
             rating.time_band = band or ""
-            row = self.cache.rates(card.pk).match(record.service, destination, roaming, band)
+            row = rates.match(record.service, destination, roaming, band)
             if row is None:
                 raise RatingFailure(
                     "NO_RATE",
@@ -442,10 +455,11 @@ class RatingEngine:
         rating.covered_units = charged - left
         amount = ZERO
         overage_units = 0
-        policy = next(
-            (p for p in version.policies if p.applies(record.service, destination, roaming)),
-            None,
-        )
+        policy = None
+        for candidate in version.policies:
+            if candidate.applies(record.service, destination, roaming):
+                policy = candidate
+                break
         if policy is not None and charged:
             # R13: the cap counts charged units, covered ones included, in rating order.
             period = account.period_at(record.started_at)
@@ -492,17 +506,19 @@ class RatingEngine:
         card_id = self.cache.tariff_card_at(network, record.started_at)
         if card_id is None:
             raise RatingFailure("NO_WHOLESALE_TARIFF", f"{network.code} has no wholesale card then")
-        card = self.cache.card(card_id)
+        card, zones, bands, rates = self.cache.pricing(card_id)
         retail = known[0] if known else None
         if retail is not None and retail.zone_table_id == card.zone_table_id:
             destination, roaming = known[1], known[2]
         else:
-            destination, roaming = self._zones_for(card, record, network.plmn_codes)
+            destination, roaming = self._zones_for(zones, record, network.plmn_codes)
         if retail is not None and retail.time_band_set_id == card.time_band_set_id:
             band = known[3]
+        elif bands is None:
+            band = None
         else:
-            band = self._band_for(card, record, account.timezone)
-        row = self.cache.rates(card_id).match(record.service, destination, roaming, band)
+            band = bands.band_at(record.started_at, account.timezone)
+        row = rates.match(record.service, destination, roaming, band)
         if row is None:
             raise RatingFailure(
                 "NO_WHOLESALE_RATE",

@@ -74,10 +74,13 @@ def process_in_order(usage_file: UsageFile, *, chunk: int, part=None):
 
 
 def _one_pass(usage_file: UsageFile, chunk: int, part):
-    from charging.services import FileCounts, records_of
+    from charging.services import FileCounts, _online_sessions, records_of
 
     counts = FileCounts()
     run = RatingRun(source=usage_file.source)
+    # R23: a record of a session charged online is the same usage, not to be charged again; the
+    # two passes skip it. Asked once per run, then per chunk only when the network has any.
+    run.online_sessions = _online_sessions(usage_file.source).exists()
     writer = (CopyWriter if connection.vendor == "postgresql" else OrmWriter)(usage_file)
     rejected_ids: set[str] = set()  # rejected at rating: a later line with the id is a duplicate
     batch, batch_ids, rejects = [], set(), []
@@ -115,6 +118,11 @@ def _one_pass(usage_file: UsageFile, chunk: int, part):
 
 
 def _rate_and_write(run, writer, usage_file, batch, rejects, rejected_ids, counts) -> None:
+    if run.online_sessions and batch:
+        from charging.services import _charged_online
+
+        if _charged_online(usage_file.source, batch):
+            raise Declined("a record of a session charged online (R23)")
     rated, unknown = run.rate_each(batch, usage_file=usage_file) if batch else ([], [])
     if unknown:
         # A record rejected at rating never meets the unique index: if its id was accepted
@@ -176,7 +184,7 @@ class CopyWriter:
     EVENT_COPY = f"COPY {UsageEvent._meta.db_table} (id, {', '.join(_EVENT_COLUMNS)}) FROM STDIN"
     MOVEMENT_COPY = (
         f"COPY {BucketMovement._meta.db_table} "
-        "(bucket_id, kind, quantity, reason, reference, created_at) FROM STDIN"
+        "(bucket_id, kind, quantity, reason, usage_event_id, reference, created_at) FROM STDIN"
     )
     KEY_COPY = (
         f"COPY {UsageRecordKey._meta.db_table} (usage_event_id, source, record_id) FROM STDIN"
@@ -215,10 +223,11 @@ class CopyWriter:
                 reason = copy_text(_draw_reason(record, source))
                 for bucket_id, quantity in rating.draws:
                     movements.append(f"{bucket_id}\t{usage}\t{-quantity}\t{reason}\t"
-                                     f"usage:{pk}\t{now_text}\n")  # fmt: skip
+                                     f"{pk}\t\t{now_text}\n")  # fmt: skip
+            notified = "t" if rating.notify_fair_use else "f"
             for policy_id, period_start, quantity in rating.fair_use:
-                counts.append((pk, term.subscription_id, policy_id, period_start,
-                               quantity, rating.notify_fair_use))  # fmt: skip
+                counts.append(f"{pk}\t{term.subscription_id}\t{policy_id}\t{period_start}\t"
+                              f"{quantity}\t{notified}\n")  # fmt: skip
         try:  # the R17 keys first: a record id accepted before is refused there
             with self.cursor.copy(self.KEY_COPY) as copy:
                 copy.write("".join(keys))
@@ -232,8 +241,7 @@ class CopyWriter:
                 copy.write("".join(movements))
         if counts:
             with self.cursor.copy(self.FAIR_USE_COPY) as copy:
-                for row in counts:
-                    copy.write_row(row)
+                copy.write("".join(counts))
 
 
 class OrmWriter:

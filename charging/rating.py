@@ -44,7 +44,10 @@ class RatingRun:
         self.buckets: dict[int, BucketState] = {}
         self.personal: dict[int, list[BucketState]] = {}
         self.shared: dict[int, list[BucketState]] = {}
-        self.bucket_holders: set[tuple] = set()
+        # Subscriptions and accounts whose buckets are loaded: two sets, so that a chunk asks
+        # them about its own holders only, not walks every holder of the run (issue 14).
+        self.subscriptions_loaded: set[int] = set()
+        self.accounts_loaded: set[int] = set()
         self.fair_use = FairUseCounter()
         self.fair_use_loaded: set[int] = set()
         self.accounts: dict[int, AccountInfo] = {}
@@ -52,6 +55,8 @@ class RatingRun:
         # Terms are loaded once per number for the whole run (a snapshot, like the catalogue).
         self.terms = TermIndex([])
         self.allowance_zones: dict[int, tuple[frozenset, frozenset]] = {}
+        # Whether the source has sessions charged online (R23): mediation then checks each chunk.
+        self.online_sessions = False
 
     # -- state loading
     def _load_accounts(self, account_ids) -> None:
@@ -69,8 +74,8 @@ class RatingRun:
             if key not in self.granted:
                 self.granted.add(key)
                 # The holder's buckets are loaded again: a grant may add some (a new period).
-                self.bucket_holders.discard(("s", term.subscription_id))
-                self.bucket_holders.discard(("a", term.billing_account_id))
+                self.subscriptions_loaded.discard(term.subscription_id)
+                self.accounts_loaded.discard(term.billing_account_id)
                 wanted.append(
                     (term.subscription_id, term.billing_account_id, period.start, period.end)
                 )
@@ -79,16 +84,12 @@ class RatingRun:
         buckets_grant(periods=sorted(wanted, key=lambda period: (period[0], period[2])))
 
     def _load_buckets(self, terms) -> None:
-        subscription_ids = {t.subscription_id for t in terms} - {
-            key[1] for key in self.bucket_holders if key[0] == "s"
-        }
-        account_ids = {t.billing_account_id for t in terms} - {
-            key[1] for key in self.bucket_holders if key[0] == "a"
-        }
+        subscription_ids = {t.subscription_id for t in terms} - self.subscriptions_loaded
+        account_ids = {t.billing_account_id for t in terms} - self.accounts_loaded
         if not subscription_ids and not account_ids:
             return
-        self.bucket_holders |= {("s", pk) for pk in subscription_ids}
-        self.bucket_holders |= {("a", pk) for pk in account_ids}
+        self.subscriptions_loaded |= subscription_ids
+        self.accounts_loaded |= account_ids
         query = Q(subscription_id__in=subscription_ids) | Q(
             shared=True, billing_account_id__in=account_ids
         )
@@ -263,13 +264,12 @@ def write_side_effects(events: list[UsageEvent]) -> None:
     movements, counts = [], []
     for event in events:
         rating = event._rating
-        reference = f"usage:{event.pk}"
         for bucket_id, quantity in rating.draws:
             movements.append(
                 BucketMovement(
                     bucket_id=bucket_id, kind=BucketMovementKind.USAGE, quantity=-quantity,
                     reason=f"{event.service} {event.source}/{event.record_id}",
-                    reference=reference,
+                    usage_event_id=event.pk,
                 )
             )  # fmt: skip
         for policy_id, period_start, quantity in rating.fair_use:

@@ -225,16 +225,16 @@ def _rerate_account(job: RerateJob, events_query) -> None:
 
 def _take_back(job: RerateJob, events: list[UsageEvent]) -> None:
     """Compensate the bucket draws and fair-use counts of events about to be rerated."""
-    references = {f"usage:{event.pk}": event for event in events}
     drawn = (
-        BucketMovement.objects.filter(reference__in=list(references))
-        .values("bucket_id", "reference")
+        BucketMovement.objects.filter(usage_event_id__in=[event.pk for event in events])
+        .values("bucket_id", "usage_event_id")
         .annotate(total=Sum("quantity"))
     )
     BucketMovement.objects.bulk_create(
         BucketMovement(
             bucket_id=row["bucket_id"], kind=BucketMovementKind.USAGE, quantity=-row["total"],
-            reason=f"rerate job {job.pk}: draw taken back", reference=row["reference"],
+            reason=f"rerate job {job.pk}: draw taken back",
+            usage_event_id=row["usage_event_id"],
         )
         for row in drawn
         if row["total"]

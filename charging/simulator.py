@@ -429,7 +429,7 @@ class Explanation:
 def usage_event_draws(event: UsageEvent) -> list[Draw]:
     """Return what a stored event draws from each bucket now (R11), net of rerating take-backs."""
     rows = (
-        BucketMovement.objects.filter(reference=f"usage:{event.pk}")
+        BucketMovement.objects.filter(usage_event_id=event.pk)
         .values("bucket_id", "bucket__name", "bucket__unit", "bucket__subscription_id")
         .annotate(total=Sum("quantity"))
         .order_by("bucket_id")

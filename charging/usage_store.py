@@ -188,5 +188,6 @@ def usage_months_ensure_for_file(usage_file, part=None) -> list[dt.date]:
     from charging.services import records_of
 
     with records_of(usage_file, part) as records:
-        months = months_of_event_times(event_time_of(raw) for _number, raw in records)
-    return usage_months_ensure(months=months)
+        # A day is enough to know the months: a set of a few days, not a date per line.
+        days = {event_time_of(raw)[:8] for _number, raw in records}
+    return usage_months_ensure(months=months_of_event_times(days))

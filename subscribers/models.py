@@ -450,6 +450,10 @@ class BucketMovement(models.Model):
     quantity = models.BigIntegerField(help_text="signed, in the bucket's base unit")
     reason = models.CharField(max_length=200)
     reference = models.CharField(max_length=100, blank=True)
+    # The usage event a draw (or its take-back on rerating) belongs to, by id: a bigint, not a
+    # ``usage:<id>`` text (issue 14). No foreign key: the usage store is partitioned by month,
+    # and a draw outlives a detached month as the append-only ledger it is.
+    usage_event_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -457,7 +461,19 @@ class BucketMovement(models.Model):
 
     class Meta:
         ordering = ["bucket", "id"]
-        indexes = [models.Index(fields=["reference"], name="bucket_movement_reference")]
+        indexes = [
+            # Serves the movements of a top-up, a session or a refund by their reference; usage
+            # draws carry none (their event's id instead), so they are left out of it.
+            models.Index(
+                fields=["reference"], name="bucket_movement_reference", condition=~Q(reference="")
+            ),
+            # Serves an event's draws: "how was this priced", online refunds, rerating.
+            models.Index(
+                fields=["usage_event_id"],
+                name="bucket_movement_usage_event",
+                condition=Q(usage_event_id__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.quantity}"

@@ -750,7 +750,7 @@ def charging_refund(*, host_network, reference: str, request_number: int) -> dic
             )  # fmt: skip
         draws = list(
             BucketMovement.objects.select_for_update(of=("self",))
-            .filter(reference=f"usage:{event.pk}", kind=BucketMovementKind.USAGE)
+            .filter(usage_event_id=event.pk, kind=BucketMovementKind.USAGE)
             .order_by("bucket_id")
         )
         BucketMovement.objects.bulk_create(

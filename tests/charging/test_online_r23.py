@@ -116,3 +116,38 @@ def test_a_file_does_not_charge_again_what_was_charged_online(catalogue, one_pas
     assert UsageEvent.objects.filter(charging_id="C0").count() == 1
     assert UsageEvent.objects.filter(record_id="R002").exists()
     assert balance_of(account) == balance
+
+
+def test_a_split_file_does_not_charge_again_what_was_charged_online(catalogue):
+    """Each part of a split file runs the R23 check too, as a file rated whole does."""
+    from charging.models import FileOrigin
+    from charging.partitions import usage_file_part_process, usage_file_split
+    from charging.services import usage_file_receive
+
+    with time_machine.travel(NOON, tick=False):
+        _charge_online(catalogue, 0, "VOICE_OUT", 61, "4917012345678", "26203")
+        account = UsageEvent.objects.get().billing_account
+        balance = balance_of(account)
+        lines = [
+            _cdr(1, "VOICE_OUT", "MOC", 61, "4917012345678", "26203", msisdn=ONLINE,
+                 charging_id="C0"),
+            _cdr(2, "VOICE_OUT", "MOC", 61, "4917012345678", "26203", msisdn=OFFLINE,
+                 at="20261015140500"),
+            _cdr(3, "VOICE_OUT", "MOC", 61, "4917012345678", "26203", msisdn=ONLINE,
+                 at="20261015141000"),
+        ]  # fmt: skip
+        usage_file = usage_file_receive(
+            name=file_name(1), content=cdr_file(lines), origin=FileOrigin.BENCHMARK
+        )
+        parts = usage_file_split(usage_file=usage_file, parts=2)
+        assert len(parts) == 2  # the two subscribers, one part each
+        for part in parts:
+            usage_file_part_process(part=part)
+    usage_file.refresh_from_db()
+    assert (usage_file.records_read, usage_file.records_accepted) == (3, 2)
+    assert usage_file.records_duplicate == 1
+    assert UsageEvent.objects.filter(charging_id="C0").count() == 1  # the online session's own
+    assert set(
+        UsageEvent.objects.filter(usage_file=usage_file).values_list("record_id", flat=True)
+    ) == {"R002", "R003"}
+    assert balance_of(account) == balance

@@ -52,7 +52,7 @@ def rated_totals(usage_file) -> dict:
     totals["by_zone"] = {key: (n, str(total.quantize(places))) for key, (n, total) in zones.items()}
     totals["retail"] = str(retail.quantize(places))
     totals["wholesale"] = str(wholesale.quantize(places))
-    draws = BucketMovement.objects.filter(reference__startswith="usage:")
+    draws = BucketMovement.objects.filter(usage_event_id__isnull=False)
     totals["drawn"] = -sum(draws.values_list("quantity", flat=True))
     totals["draws"] = draws.count()
     totals["fair_use_counted"] = sum(FairUseCount.objects.values_list("quantity", flat=True))

@@ -76,7 +76,7 @@ def outcomes(usage_file) -> dict:
     )  # ids change from run to run
     drawn = {
         tuple(row[:-1]): row[-1]
-        for row in BucketMovement.objects.filter(reference__startswith="usage:")
+        for row in BucketMovement.objects.filter(usage_event_id__isnull=False)
         .values(*bucket)
         .annotate(total=Sum("quantity"))
         .values_list(*bucket, "total")
