@@ -70,11 +70,17 @@ def _top_up_links(movement_ids) -> dict[int, tuple[str, str]]:
     return links
 
 
+def _reference(movement) -> str:
+    """The cause a movement names: a bucket draw names its usage event by id, others by text."""
+    event_id = getattr(movement, "usage_event_id", None)
+    return f"usage:{event_id}" if event_id else movement.reference
+
+
 def ledger_rows(movements) -> list[LedgerRow]:
     """Attach its cause, linked where the causing app can show it, to each movement."""
     by_prefix: dict[str, set] = defaultdict(set)
     for movement in movements:
-        prefix, _, ident = movement.reference.partition(":")
+        prefix, _, ident = _reference(movement).partition(":")
         if ident:
             by_prefix[prefix].add(ident)
     resolved: dict[tuple[str, str], tuple[str, str]] = {}
@@ -90,7 +96,7 @@ def ledger_rows(movements) -> list[LedgerRow]:
     )
     rows = []
     for movement in movements:
-        prefix, _, ident = movement.reference.partition(":")
+        prefix, _, ident = _reference(movement).partition(":")
         if isinstance(movement, BalanceMovement) and movement.pk in top_ups:
             label, url = top_ups[movement.pk]
         elif (prefix, ident) in resolved:
@@ -98,7 +104,7 @@ def ledger_rows(movements) -> list[LedgerRow]:
         elif movement.kind == "adjustment" and not movement.reference:
             label, url = "manual adjustment", None
         else:
-            label, url = movement.reference or "—", None
+            label, url = _reference(movement) or "—", None
         rows.append(
             LedgerRow(
                 movement=movement,

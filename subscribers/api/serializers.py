@@ -710,7 +710,9 @@ def movement_cause(movement, request) -> dict | None:
             "href": _href_by_name("api:subscribers-topupbalance-detail", top_up_id, request),
             "@referredType": "TopupBalance",
         }
-    kind, separator, ident = movement.reference.replace(" ", ":", 1).partition(":")
+    event_id = getattr(movement, "usage_event_id", None)
+    reference = f"usage:{event_id}" if event_id else movement.reference
+    kind, separator, ident = reference.replace(" ", ":", 1).partition(":")
     if not separator or kind not in CAUSES or not ident.isdigit():
         return None
     referred, route = CAUSES[kind]

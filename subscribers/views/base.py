@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import generic
 
+from core.console.formats import readable_quantity
 from core.console.views import ConsoleActionView, ModelPermissionMixin
 from subscribers import services
 
@@ -49,30 +50,29 @@ def instant_text(instant) -> str | None:
     return timezone.localtime(instant).strftime("%Y-%m-%d %H:%M")
 
 
+# A bucket's base unit as core.console.formats names it.
+BASE_UNITS = {"BYTE": "B", "SECOND": "s", "MESSAGE": "SMS", "EVENT": "events"}
+
+
 def units_text(quantity: int, unit: str) -> str:
-    """Show a bucket quantity in the unit an operator thinks in (GB, minutes, messages)."""
-    if unit == "BYTE":
-        for size, name in ((10**9, "GB"), (10**6, "MB"), (10**3, "KB")):
-            if abs(quantity) >= size:
-                return f"{Decimal(quantity) / size:,.3f} {name}"
-        return f"{quantity:,} B"
-    if unit == "SECOND":
-        minutes, seconds = divmod(abs(quantity), 60)
-        sign = "-" if quantity < 0 else ""
-        return f"{sign}{minutes:,} min {seconds:02d} s"
-    if unit == "MESSAGE":
-        return f"{quantity:,} SMS"
-    return f"{quantity:,} {unit.lower()}s"
+    """Show a bucket quantity as every page does (``2.00 GB``, ``1:35 min``, ``3 SMS``)."""
+    return readable_quantity(quantity, BASE_UNITS.get(unit, unit.lower()))
 
 
 def bucket_rows(buckets) -> list[dict]:
     """Each bucket with what is left of it (services.bucket_remaining), ready to show."""
+    from subscribers.ledger import ledger_rows
+
     rows = []
     for bucket in buckets:
         remaining = services.bucket_remaining(bucket)
+        movements = ledger_rows(list(getattr(bucket, "recent_movements", ())))
+        for movement in movements:
+            movement.quantity_text = units_text(movement.movement.quantity, bucket.unit)
         rows.append(
             {
                 "bucket": bucket,
+                "movements": movements,
                 "initial": units_text(bucket.initial, bucket.unit),
                 "remaining": units_text(remaining, bucket.unit),
                 "remaining_units": remaining,

@@ -87,7 +87,7 @@ def test_the_ledger_names_and_links_what_caused_each_movement(line, console_clie
     renewal_url = reverse("subscribers:subscription-detail", args=[subscription.pk])
     assert f'href="{renewal_url}#renewals"' in html
     assert "19.61 EUR" in html  # the balance: 30.00 − 9.99 − 0.40
-    assert "-2.000 MB" in html
+    assert "-2.00 MB" in html
 
 
 def test_the_subscription_page_shows_its_renewals_and_links_the_ledger(

@@ -261,7 +261,7 @@ def test_customer_360_shows_accounts_subscriptions_balances_and_buckets(
     assert f"+{ANNA_MSISDN}" in content
     assert "SMART-10" in content
     assert "25.00 EUR" in content
-    assert "Data 10 GB" in content and "10.000 GB" in content
+    assert "Data 10 GB" in content and "10.00 GB" in content
     assert "C-1" in content
 
 
@@ -673,7 +673,7 @@ def test_add_on_is_bought_and_removed_through_the_console(
     )
     bought = anna.add_ons.get()
     page = client.get(url("subscription-detail", anna.pk)).content.decode()
-    assert "DATA-5: Data 5 GB" in page and "5.000 GB" in page
+    assert "DATA-5: Data 5 GB" in page and "5.00 GB" in page
     removed = client.post(url("subscription-remove-addon", anna.pk, bought.pk))
     assert removed.status_code == 302
     bought.refresh_from_db()

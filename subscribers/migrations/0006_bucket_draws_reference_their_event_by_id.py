@@ -31,7 +31,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("subscribers", "0004_subscription_user"),
+        ("subscribers", "0005_prepaid_plan_renewals"),
     ]
 
     operations = [
