@@ -8,12 +8,27 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing"
     # The console's home page asks this app for its panel (what finance acts on).
     console_dashboard: tuple = ("invoicing.dashboard.invoicing_panels",)
+    # The billing account's page shows its payments, credit and mandate.
+    console_related: dict = {
+        "subscribers.billingaccount": ("invoicing.payments.panels.billing_account_payments",),
+    }
     # The console menu of this app: core.console.menu.MenuItem entries, shown only when the
     # user holds their permission.
     console_menu: tuple = (
         MenuItem("Bill runs", "invoicing:billrun-list", "invoicing.view_billrun"),
         MenuItem("Invoices", "invoicing:invoice-list", "invoicing.view_invoice"),
         MenuItem("Bill cycles", "invoicing:billcycle-list", "invoicing.view_billcycle"),
+        MenuItem("Payments", "invoicing:payment-list", "invoicing.view_payment"),
+        MenuItem("Bank statements", "invoicing:bankstatement-list", "invoicing.view_bankstatement"),
+        MenuItem(
+            "Unmatched bank lines",
+            "invoicing:statementline-queue",
+            "invoicing.view_bankstatementline",
+        ),  # fmt: skip
+        MenuItem(
+            "Direct debit mandates", "invoicing:sepamandate-list", "invoicing.view_sepamandate"
+        ),
+        MenuItem("Aged receivables", "invoicing:aged-receivables", "invoicing.view_invoice"),
     )
 
     def ready(self) -> None:
@@ -25,5 +40,11 @@ class InvoicingConfig(AppConfig):
                 "credit_note.issued": "A credit note was issued against an invoice.",
                 "statement.issued": "A prepaid account's statement of a period was issued.",
                 "receipt.issued": "A receipt of a prepaid top-up was issued.",
+                "invoice.paid": "An invoice was paid in full (its amount due reached zero).",
+                "payment.received": "A payment was recorded (gateway, bank transfer, statement "
+                "or direct debit) with the invoices it was allocated to.",
+                "payment.refunded": "Money of a payment was paid back to the customer.",
+                "payment.returned": "A payment came back (a SEPA direct debit return) with its "
+                "reason code; the invoices it paid reopened.",
             }
         )

@@ -477,6 +477,12 @@ class InvoiceProfile(models.Model):
     payment_note = models.CharField(
         max_length=300, blank=True, help_text="printed under the totals, e.g. how to pay"
     )
+    sepa_creditor_id = models.CharField(
+        max_length=35,
+        blank=True,
+        help_text="the SEPA creditor identifier direct debits are collected under "
+        "(else the SEPA_CREDITOR_ID setting)",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -484,3 +490,16 @@ class InvoiceProfile(models.Model):
 
     def __str__(self) -> str:
         return self.legal_name
+
+
+# Payments live with their services (invoicing.payments); Django finds their models here.
+from invoicing.payments.models import (  # noqa: E402, F401
+    BankStatement,
+    BankStatementLine,
+    Payment,
+    PaymentAllocation,
+    PaymentReturn,
+    Refund,
+    SepaCollection,
+    SepaMandate,
+)
