@@ -3,6 +3,7 @@
 from django.urls import path
 
 from invoicing import views
+from invoicing.payments.urls import urlpatterns as payment_urlpatterns
 
 app_name = "invoicing"
 
@@ -30,4 +31,5 @@ urlpatterns: list = [
     path("invoices/<int:pk>/void/", views.InvoiceVoidView.as_view(), name="invoice-void"),
     path("invoices/<int:pk>/render/", views.InvoiceRenderView.as_view(), name="invoice-render"),
     path("invoices/<int:pk>/pdf/", views.InvoicePdfView.as_view(), name="invoice-pdf"),
+    *payment_urlpatterns,
 ]

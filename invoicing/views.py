@@ -33,6 +33,7 @@ from invoicing.models import (
     InvoiceStatus,
     InvoiceTax,
 )
+from invoicing.payments.selectors import invoice_amount_due
 from invoicing.tables import BillCycleTable, BillRunTable, InvoiceLineTable, InvoiceTable
 from subscribers.selectors import brands_visible_to
 
@@ -163,6 +164,13 @@ class BillRunDetailView(ConsoleDetailView):
             actions.append(
                 {"label": "Run again", "url": reverse("invoicing:billrun-restart", args=[run.pk])}
             )
+        if run.status == BillRunStatus.ISSUED:
+            collection = getattr(run, "sepa_collection", None)
+            actions.append(
+                {"label": "Direct debit file (pain.008)",
+                 "url": collection.get_absolute_url() if collection
+                 else reverse("invoicing:billrun-direct-debit", args=[run.pk])}
+            )  # fmt: skip
         return actions
 
     def get_context_data(self, **kwargs):
@@ -326,6 +334,11 @@ class InvoiceDetailView(ConsoleDetailView):
             ]
         if invoice.is_final:
             actions.append({"label": "Render PDF again", "url": url("render")})
+        payable = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE)
+        can_pay = self.request.user.has_perm("invoicing.add_payment")
+        if invoice.kind == InvoiceKind.INVOICE and invoice.status in payable and can_pay:
+            record = f"{reverse('invoicing:payment-create')}?invoice={invoice.pk}"
+            actions.insert(0, {"label": "Record a payment", "style": "primary", "url": record})
         return actions
 
     def get_context_data(self, **kwargs):
@@ -344,6 +357,8 @@ class InvoiceDetailView(ConsoleDetailView):
             previous_delta=invoice.gross_total - previous.gross_total if previous else None,
             credit_notes=visible.filter(corrects=invoice),
             documents=invoice.documents.all(),
+            amount_due=invoice_amount_due(invoice=invoice),
+            allocations=invoice.allocations.select_related("payment").order_by("pk"),
         )
         return context
 

@@ -25,6 +25,14 @@ from invoicing.models import (
     InvoiceStatus,
     LineKind,
 )
+from invoicing.payments.models import (
+    BankStatement,
+    BankStatementLine,
+    Payment,
+    Refund,
+    SepaCollection,
+    SepaMandate,
+)
 from invoicing.selectors import bill_cycles_visible_to
 from subscribers.api.serializers import reference as subscribers_reference
 from subscribers.selectors import brands_visible_to
@@ -34,6 +42,12 @@ RESOURCES = {
     InvoiceLine: ("appliedcustomerbillingrate", "AppliedCustomerBillingRate"),
     BillCycle: ("billcycle", "BillCycle"),
     BillRun: ("billrun", "BillRun"),
+    Payment: ("payment", "Payment"),
+    Refund: ("refund", "Refund"),
+    SepaMandate: ("paymentmethod", "PaymentMethod"),
+    BankStatement: ("bankstatement", "BankStatement"),
+    BankStatementLine: ("bankstatementline", "BankStatementLine"),
+    SepaCollection: ("directdebitcollection", "DirectDebitCollection"),
 }
 BILL_CATEGORY = {
     InvoiceKind.INVOICE: "normal",
@@ -150,7 +164,9 @@ class CustomerBillSerializer(ResourceSerializer):
     def get_amountDue(self, obj) -> dict | None:
         if obj.kind != InvoiceKind.INVOICE or not obj.is_final or obj.status == "void":
             return None
-        return fields.money(obj.gross_total, obj.currency)
+        from invoicing.payments.selectors import invoice_amount_due
+
+        return fields.money(invoice_amount_due(invoice=obj), obj.currency)
 
     def get_appliedCustomerBillingRate(self, obj) -> str:
         request = self.context.get("request")

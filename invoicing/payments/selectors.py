@@ -252,8 +252,10 @@ class AgingRow:
     def total(self) -> Decimal:
         return sum(self.buckets.values(), ZERO)
 
-    def cells(self) -> list[Decimal]:
-        return [self.buckets[name] for name in BUCKET_NAMES]
+    @property
+    def named(self) -> list[tuple[str, Decimal]]:
+        """(bucket name, amount) in bucket order."""
+        return [(name, self.buckets[name]) for name in BUCKET_NAMES]
 
 
 def receivable_invoices(*, user, as_of: dt.date) -> QuerySet[Invoice]:

@@ -75,8 +75,13 @@ def test_a_payment_pays_the_invoices_the_payer_names_first(account):
 def test_credit_pays_the_next_invoice_when_it_is_issued(account):
     pay(account, "100.00")
     assert selectors.account_credit(billing_account_id=account.pk) == {"EUR": Decimal("100.00")}
-    invoice = invoice_issued_add(account, gross="59.99", number="INV-2026-000003",
-                                 issued_on=dt.date(2026, 11, 2), status=InvoiceStatus.DRAFT)  # fmt: skip
+    invoice = invoice_issued_add(
+        account,
+        gross="59.99",
+        number="INV-2026-000003",
+        issued_on=dt.date(2026, 11, 2),
+        status=InvoiceStatus.DRAFT,
+    )
     Invoice.objects.filter(pk=invoice.pk).update(number="")
     invoicing_services.invoices_issue(invoice_ids=[invoice.pk])
     assert status(invoice) == InvoiceStatus.PAID
@@ -84,8 +89,13 @@ def test_credit_pays_the_next_invoice_when_it_is_issued(account):
 
 
 def test_an_overdue_invoice_partly_paid_stays_overdue_and_paid_in_full_is_paid(account):
-    invoice = invoice_issued_add(account, gross="30.00", number="INV-2026-000001",
-                                 issued_on=dt.date(2026, 9, 2), status=InvoiceStatus.OVERDUE)  # fmt: skip
+    invoice = invoice_issued_add(
+        account,
+        gross="30.00",
+        number="INV-2026-000001",
+        issued_on=dt.date(2026, 9, 2),
+        status=InvoiceStatus.OVERDUE,
+    )
     pay(account, "10.00")
     assert (status(invoice), due(invoice)) == (InvoiceStatus.OVERDUE, Decimal("20.00"))
     pay(account, "20.00")
@@ -144,8 +154,13 @@ def test_a_returned_payment_reopens_the_invoice_it_paid(account):
 
 
 def test_a_returned_payment_of_an_invoice_that_was_overdue_reopens_it_overdue(account):
-    invoice = invoice_issued_add(account, gross="30.00", number="INV-2026-000001",
-                                 issued_on=dt.date(2026, 9, 2), status=InvoiceStatus.OVERDUE)  # fmt: skip
+    invoice = invoice_issued_add(
+        account,
+        gross="30.00",
+        number="INV-2026-000001",
+        issued_on=dt.date(2026, 9, 2),
+        status=InvoiceStatus.OVERDUE,
+    )
     payment = pay(account, "30.00")
     assert status(invoice) == InvoiceStatus.PAID
     services.payment_return(payment=payment, reason_code="MD06")
@@ -161,8 +176,14 @@ def test_bad_payments_are_refused_with_the_field_that_is_wrong(account):
         ({"received_on": dt.date(2026, 12, 24)}, "received_on"),
     ]
     for change, field in cases:
-        data = {"billing_account": account, "amount": Decimal("10.00"), "currency": "EUR",
-                "method": PaymentMethod.CARD, "received_on": dt.date(2026, 11, 18), **change}  # fmt: skip
+        data = {
+            "billing_account": account,
+            "amount": Decimal("10.00"),
+            "currency": "EUR",
+            "method": PaymentMethod.CARD,
+            "received_on": dt.date(2026, 11, 18),
+            **change,
+        }
         with pytest.raises(ValidationError) as error:
             services.payment_record(**data)
         assert field in error.value.message_dict, change
