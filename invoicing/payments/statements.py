@@ -137,7 +137,8 @@ def camt053_parse(content: bytes) -> ParsedStatement:
         value = _date(entry, "ValDt") or booking
         if booking is None:
             raise StatementError(f"{where}: no booking date")
-        details = _findall(_find(entry, "NtryDtls") or entry, "TxDtls") or [None]
+        holder = _find(entry, "NtryDtls")
+        details = _findall(entry if holder is None else holder, "TxDtls") or [None]
         for detail in details:
             part = amount
             if detail is not None and len(details) > 1:
@@ -145,7 +146,15 @@ def camt053_parse(content: bytes) -> ParsedStatement:
                 if detail_amount is None:
                     raise StatementError(f"{where}: a batch entry's detail has no amount")
                 part = _decimal((detail_amount.text or "").strip(), where)
-            party = "Dbtr" if sign == "CRDT" else "Cdtr"
+            # The other party: the debtor of a credit; of a debit its creditor, or for a
+            # returned direct debit the original debtor.
+            parties = ("Dbtr",) if sign == "CRDT" else ("Cdtr", "Dbtr")
+            party = next(
+                (p for p in parties if _find(detail, f"RltdPties/{p}") is not None)
+                if detail is not None
+                else iter(()),
+                parties[0],
+            )
             remittance = " ".join(
                 (node.text or "").strip()
                 for node in (detail.iter() if detail is not None else [])
