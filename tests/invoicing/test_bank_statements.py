@@ -215,7 +215,12 @@ def test_a_mandate_with_a_bad_iban_is_refused_and_a_new_one_replaces_the_old(led
         sepa.sepa_mandate_create(billing_account=carla, reference="M2", debtor_name="Carla",
                                  iban="DE00123", signed_on=dt.date(2026, 11, 1))  # fmt: skip
     assert "iban" in error.value.message_dict
-    sepa.sepa_mandate_create(billing_account=carla, reference="M2", debtor_name="Carla",
-                             iban="DE02120300000000202051", signed_on=dt.date(2026, 11, 1))  # fmt: skip
+    sepa.sepa_mandate_create(
+        billing_account=carla,
+        reference="M2",
+        debtor_name="Carla",
+        iban="DE02120300000000202051",
+        signed_on=dt.date(2026, 11, 1),
+    )
     active = carla.sepa_mandates.filter(revoked_on__isnull=True)
     assert [m.reference for m in active] == ["M2"]
