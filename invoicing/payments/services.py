@@ -272,6 +272,15 @@ def payment_record(
     user = _user(acting_user)
     with transaction.atomic():
         account = _lock_account(billing_account.pk)
+        external_id = (external_id or "").strip()[:100]
+        brand_id = account.customer.brand_id
+        if (
+            external_id
+            and Payment.objects.filter(brand_id=brand_id, external_id=external_id).exists()
+        ):
+            raise ValidationError(
+                {"external_id": "a payment with this gateway id was recorded already"}
+            )
         if invoice_ids:
             _invoices_to_pay(account, currency, invoice_ids)  # refuse a wrong invoice first
         try:
@@ -284,7 +293,7 @@ def payment_record(
                     amount=amount,
                     received_on=received_on,
                     reference=(reference or "")[:300],
-                    external_id=(external_id or "").strip()[:100],
+                    external_id=external_id,
                     payer_name=(payer_name or "")[:200],
                     payer_iban=(payer_iban or "").replace(" ", "")[:34],
                     note=(note or "")[:300],
