@@ -107,13 +107,14 @@ class ObjectFormPage(FormPage):
     """A form acting on one object of the user's brands."""
 
     permission_action = "change"
+    pk_kwarg = "pk"
 
     def get_queryset(self):
         raise NotImplementedError
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            self.object = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+            self.object = get_object_or_404(self.get_queryset(), pk=kwargs[self.pk_kwarg])
         return super().dispatch(request, *args, **kwargs)
 
     def cancel_url(self):
@@ -567,6 +568,7 @@ class CollectionCreateView(ObjectFormPage):
 
     model = SepaCollection
     permission_action = "add"
+    pk_kwarg = "run_pk"
     form_class = forms.CollectionForm
     intro = (
         "A pain.008 SEPA direct debit file of the run's issued invoices whose accounts have an "

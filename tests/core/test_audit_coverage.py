@@ -25,6 +25,13 @@ LEDGERS = {
     "RejectedRecord": "reprocessed_by, reprocessed_at: a reject is kept as received (R16)",
     "RerateJob": "created_by, created_at; every change it makes is a RerateChange row (R15)",
     "UsageEvent": "rated by the engine; a rerating's changes are RerateChange rows (R15)",
+    "Payment": "created_by, created_at: money received is never edited; returns and refunds are "
+    "their own rows",
+    "PaymentAllocation": "created_by, created_at, reason: a correction is a negative row",
+    "Refund": "created_by, created_at, reason",
+    "PaymentReturn": "created_by, created_at, reason code",
+    "BankStatement": "imported_by, imported_at: kept as imported (its lines are audited)",
+    "SepaCollection": "created_by, created_at: the pain.008 file kept as sent",
 }
 # Writes whose view names no model: what each changes, and where that is audited.
 WRITES_WITHOUT_A_MODEL = {

@@ -7,7 +7,8 @@ import time_machine
 
 from charging import demo as charging_demo
 from invoicing import demo
-from invoicing.models import Invoice, InvoiceDocument
+from invoicing.models import BankStatementLine, Invoice, InvoiceDocument, Payment
+from invoicing.payments.selectors import invoice_amount_due
 
 pytestmark = [pytest.mark.django_db, pytest.mark.golden]
 
@@ -35,5 +36,13 @@ def test_the_demo_issues_the_golden_invoices_once(
     ]  # fmt: skip
     assert InvoiceDocument.objects.count() == 3
     assert "3 invoices, 3 issued" in summary
+    # A paid by the statement, B partly by card, C unpaid; one bank line waits for finance.
+    a, b, c = demo.golden_invoices()
+    assert [i.status for i in (a, b, c)] == ["paid", "partially_paid", "issued"]
+    assert [invoice_amount_due(invoice=i) for i in (a, b, c)] == [
+        Decimal("0.00"), Decimal("16.83"), Decimal("14.58")
+    ]  # fmt: skip
+    assert BankStatementLine.objects.filter(status="unmatched").count() == 1
     again = demo.load()
     assert again == summary and Invoice.objects.count() == 3
+    assert Payment.objects.count() == 2
