@@ -3,12 +3,15 @@
 import django_filters
 
 from core.console.filters import ConsoleFilter
+from invoicing.models import Invoice
 from invoicing.payments.models import (
+    BankStatement,
     BankStatementLine,
     LineStatus,
     Payment,
     PaymentMethod,
     SepaMandate,
+    StatementFormat,
 )
 
 
@@ -51,3 +54,24 @@ class MandateFilter(ConsoleFilter):
     class Meta:
         model = SepaMandate
         fields = ["account", "reference", "active"]
+
+
+class StatementFilter(ConsoleFilter):
+    format = django_filters.ChoiceFilter(choices=StatementFormat.choices)
+    file_name = django_filters.CharFilter(lookup_expr="icontains", label="File name contains")
+
+    class Meta:
+        model = BankStatement
+        fields = ["format", "file_name"]
+
+
+class ReceivableFilter(ConsoleFilter):
+    """The drill-down's own narrowing; bucket, currency and account come from the report."""
+
+    status = django_filters.ChoiceFilter(
+        choices=[(s, s) for s in ("issued", "partially_paid", "overdue")]
+    )
+
+    class Meta:
+        model = Invoice
+        fields = ["status"]

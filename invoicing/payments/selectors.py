@@ -21,7 +21,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 
 from invoicing.models import Invoice, InvoiceKind, InvoiceStatus
 from invoicing.payments.models import (
@@ -45,18 +45,21 @@ PAYABLE_STATUSES = (*OPEN_STATUSES, InvoiceStatus.PAID)
 
 
 def _sum_of(queryset, column: str = "amount"):
-    """A correlated subquery of a sum, 0 when there are no rows."""
-    return Coalesce(
-        Subquery(
-            queryset.order_by()
-            .annotate(_one=Value(1))
-            .values("_one")
-            .annotate(total=Sum(column))
-            .values("total")[:1],
+    """A correlated subquery of a sum, 0 when there are no rows, at two places."""
+    return Cast(
+        Coalesce(
+            Subquery(
+                queryset.order_by()
+                .annotate(_one=Value(1))
+                .values("_one")
+                .annotate(total=Sum(column))
+                .values("total")[:1],
+                output_field=MONEY,
+            ),
+            Value(ZERO),
             output_field=MONEY,
         ),
-        Value(ZERO),
-        output_field=MONEY,
+        MONEY,
     )
 
 
@@ -74,7 +77,7 @@ def invoices_with_amount_due(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         "gross_total",
     )
     return queryset.annotate(amount_paid=paid, amount_credited=-credited).annotate(
-        amount_due=F("gross_total") - F("amount_credited") - F("amount_paid")
+        amount_due=Cast(F("gross_total") - F("amount_credited") - F("amount_paid"), MONEY)
     )
 
 
@@ -110,7 +113,9 @@ def payments_with_remaining(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
     returned = _sum_of(PaymentReturn.objects.filter(payment_id=OuterRef("pk")))
     return queryset.annotate(
         allocated=allocated, refunded=refunded, returned_amount=returned
-    ).annotate(remaining=F("amount") - F("allocated") - F("refunded") - F("returned_amount"))
+    ).annotate(
+        remaining=Cast(F("amount") - F("allocated") - F("refunded") - F("returned_amount"), MONEY)
+    )
 
 
 def payments_with_credit(*, billing_account_id: int, currency: str) -> QuerySet[Payment]:

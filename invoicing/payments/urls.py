@@ -44,7 +44,7 @@ urlpatterns: list = [
         "mandates/<int:pk>/revoke/", views.MandateRevokeView.as_view(), name="sepamandate-revoke"
     ),  # fmt: skip
     path(
-        "runs/<int:pk>/direct-debit/",
+        "runs/<int:run_pk>/direct-debit/",
         views.CollectionCreateView.as_view(),
         name="billrun-direct-debit",
     ),  # fmt: skip

@@ -22,7 +22,13 @@ from core.console.views import ConsoleDetailView, ConsoleListView, ModelPermissi
 from invoicing.models import Invoice
 from invoicing.payments import bank, forms, selectors, sepa, services
 from invoicing.payments.api import collection_file_response
-from invoicing.payments.filters import MandateFilter, PaymentFilter, StatementLineFilter
+from invoicing.payments.filters import (
+    MandateFilter,
+    PaymentFilter,
+    ReceivableFilter,
+    StatementFilter,
+    StatementLineFilter,
+)
 from invoicing.payments.models import (
     BankStatement,
     BankStatementLine,
@@ -327,6 +333,7 @@ class AccountCreditRefundView(FormPage):
 class StatementListView(ConsoleListView):
     model = BankStatement
     table_class = StatementTable
+    filterset_class = StatementFilter
     title = "Bank statements"
     create_url = reverse_lazy("invoicing:bankstatement-import")
 
@@ -680,6 +687,7 @@ class AgedReceivablesInvoicesView(ConsoleListView):
 
     model = Invoice
     table_class = ReceivableInvoiceTable
+    filterset_class = ReceivableFilter
     title = "Receivables"
     export_name = "receivables"
 
