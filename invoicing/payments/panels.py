@@ -23,7 +23,7 @@ def billing_account_payments(*, obj, user, now: dt.datetime) -> list[Panel]:
         )
     )
     due = open_invoices.aggregate(total=Sum("amount_due"))["total"] or Decimal("0.00")
-    credit = selectors.account_credit(billing_account_id=obj.pk).get(obj.currency, Decimal("0"))
+    credit = selectors.account_credit(billing_account_id=obj.pk).get(obj.currency, Decimal("0.00"))
     mandate = SepaMandate.objects.filter(billing_account=obj, revoked_on__isnull=True).first()
     payments = reverse("invoicing:payment-list")
     by_account = urlencode({"account": obj.number})

@@ -674,7 +674,6 @@ class AgedReceivablesView(ModelPermissionMixin, generic.View):
         return render(request, "invoicing/aged_receivables.html", {
             "title": f"Aged receivables on {as_of:%Y-%m-%d}",
             "as_of": as_of,
-            "form": forms.AgingForm(initial={"as_of": as_of}),
             "buckets": selectors.BUCKETS,
             "rows": rows,
             "totals": totals,
