@@ -8,10 +8,14 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing"
     # The console's home page asks this app for its panel (what finance acts on).
     console_dashboard: tuple = ("invoicing.dashboard.invoicing_panels",)
-    # What a customer's and a billing account's pages show of their bills.
+    # What a customer's and a billing account's pages show of their bills, payments, credit
+    # and mandate.
     console_related: dict = {
         "subscribers.customer": ("invoicing.panels.customer_bills",),
-        "subscribers.billingaccount": ("invoicing.panels.billing_account_bills",),
+        "subscribers.billingaccount": (
+            "invoicing.panels.billing_account_bills",
+            "invoicing.payments.panels.billing_account_payments",
+        ),
     }
     # The causes of the ledger movements this app writes (subscribers.ledger).
     ledger_references: dict = {"invoice": "invoicing.prepaid.invoice_links"}
@@ -28,6 +32,17 @@ class InvoicingConfig(AppConfig):
         MenuItem(
             "Invoice archives", "invoicing:invoicearchive-list", "invoicing.view_invoicearchive"
         ),
+        MenuItem("Payments", "invoicing:payment-list", "invoicing.view_payment"),
+        MenuItem("Bank statements", "invoicing:bankstatement-list", "invoicing.view_bankstatement"),
+        MenuItem(
+            "Unmatched bank lines",
+            "invoicing:statementline-queue",
+            "invoicing.view_bankstatementline",
+        ),  # fmt: skip
+        MenuItem(
+            "Direct debit mandates", "invoicing:sepamandate-list", "invoicing.view_sepamandate"
+        ),
+        MenuItem("Aged receivables", "invoicing:aged-receivables", "invoicing.view_invoice"),
     )
     # What this app shows on a billing account's page: its dunning, paused or not.
     console_related: dict = {
@@ -45,5 +60,11 @@ class InvoicingConfig(AppConfig):
                 "receipt.issued": "A receipt of a prepaid top-up was issued.",
                 "dunning.step_taken": "A dunning step was taken on an overdue invoice (R30): "
                 "reminder, final notice, outgoing services barred or terminated.",
+                "invoice.paid": "An invoice was paid in full (its amount due reached zero).",
+                "payment.received": "A payment was recorded (gateway, bank transfer, statement "
+                "or direct debit) with the invoices it was allocated to.",
+                "payment.refunded": "Money of a payment was paid back to the customer.",
+                "payment.returned": "A payment came back (a SEPA direct debit return) with its "
+                "reason code; the invoices it paid reopened.",
             }
         )

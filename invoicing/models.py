@@ -486,6 +486,12 @@ class InvoiceProfile(models.Model):
     payment_note = models.CharField(
         max_length=300, blank=True, help_text="printed under the totals, e.g. how to pay"
     )
+    sepa_creditor_id = models.CharField(
+        max_length=35,
+        blank=True,
+        help_text="the SEPA creditor identifier direct debits are collected under "
+        "(else the SEPA_CREDITOR_ID setting)",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -807,3 +813,16 @@ class BalanceSummary(models.Model):
 
     def __str__(self) -> str:
         return f"balance {self.opening} → {self.closing}"
+
+
+# Payments live with their services (invoicing.payments); Django finds their models here.
+from invoicing.payments.models import (  # noqa: E402, F401
+    BankStatement,
+    BankStatementLine,
+    Payment,
+    PaymentAllocation,
+    PaymentReturn,
+    Refund,
+    SepaCollection,
+    SepaMandate,
+)

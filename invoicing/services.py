@@ -34,6 +34,11 @@ from invoicing.models import (
     LineKind,
     RerateSettlement,
 )
+from invoicing.payments.services import (
+    invoice_allocations_release,
+    invoice_payment_state_refresh,
+    issued_invoices_credit_apply,
+)
 from invoicing.prepaid import hybrid_credit_settle
 from subscribers.models import BillingAccount, Subscription
 
@@ -402,6 +407,8 @@ def invoices_issue(
                 settled_at=now
             )
         _issued_events(ids)
+        # Credit an account holds (an overpayment) pays its new invoices at once.
+        issued_invoices_credit_apply(invoice_ids=ids)
         transaction.on_commit(lambda: invoices_issued_publish(invoice_ids=ids))
     return len(drafts)
 
@@ -509,6 +516,7 @@ def credit_note_create(
     amount: Decimal | None = None,
     tax_rate: Decimal | None = None,
     acting_user=None,
+    refresh_state: bool = True,
 ) -> Invoice:
     """Issue a credit note for an issued invoice (R27, R28): whole, or a part of ``amount``
     (net, or gross for a tax-inclusive invoice) at one of the invoice's tax rates."""
@@ -595,6 +603,8 @@ def credit_note_create(
             row.invoice_id = note.pk
         InvoiceTax.objects.bulk_create(row.instance() for row in taxes)
         invoices_issue(invoice_ids=[note.pk], acting_user=acting_user)
+        if refresh_state:  # what the note leaves to pay may settle the invoice
+            invoice_payment_state_refresh(invoice_ids=[invoice.pk])
     note.refresh_from_db()
     return note
 
@@ -619,8 +629,12 @@ def invoice_void(*, invoice: Invoice, reason: str, acting_user=None) -> Invoice:
         invoice = _lock_invoice(invoice)
         if invoice.status == InvoiceStatus.VOID:
             raise ValidationError({"status": "the invoice is void already"})
-        credit_note_create(invoice=invoice, reason=reason, acting_user=acting_user)
+        credit_note_create(
+            invoice=invoice, reason=reason, acting_user=acting_user, refresh_state=False
+        )
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = timezone.now()
         invoice.save(update_fields=["status", "voided_at", "updated_at"])
+        # What was paid of it becomes credit on the account (and pays its other invoices).
+        invoice_allocations_release(invoice=invoice, acting_user=acting_user)
     return invoice

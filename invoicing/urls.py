@@ -3,6 +3,7 @@
 from django.urls import path
 
 from invoicing import views
+from invoicing.payments.urls import urlpatterns as payment_urlpatterns
 
 app_name = "invoicing"
 
@@ -81,4 +82,5 @@ urlpatterns: list = [
         views.DunningPauseView.as_view(),
         name="dunning-pause",
     ),
+    *payment_urlpatterns,
 ]

@@ -56,6 +56,7 @@ from invoicing.models import (
     InvoiceStatus,
     InvoiceTax,
 )
+from invoicing.payments.selectors import invoice_amount_due
 from invoicing.tables import (
     BillCycleTable,
     BillRunTable,
@@ -195,6 +196,13 @@ class BillRunDetailView(ConsoleDetailView):
             actions.append(
                 {"label": "Run again", "url": reverse("invoicing:billrun-restart", args=[run.pk])}
             )
+        if run.status == BillRunStatus.ISSUED:
+            collection = getattr(run, "sepa_collection", None)
+            actions.append(
+                {"label": "Direct debit file (pain.008)",
+                 "url": collection.get_absolute_url() if collection
+                 else reverse("invoicing:billrun-direct-debit", args=[run.pk])}
+            )  # fmt: skip
         return actions
 
     def get_context_data(self, **kwargs):
@@ -358,6 +366,11 @@ class InvoiceDetailView(ConsoleDetailView):
             ]
         if invoice.is_final:
             actions.append({"label": "Render PDF again", "url": url("render")})
+        payable = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE)
+        can_pay = self.request.user.has_perm("invoicing.add_payment")
+        if invoice.kind == InvoiceKind.INVOICE and invoice.status in payable and can_pay:
+            record = f"{reverse('invoicing:payment-create')}?invoice={invoice.pk}"
+            actions.insert(0, {"label": "Record a payment", "style": "primary", "url": record})
         return actions
 
     def get_context_data(self, **kwargs):
@@ -386,6 +399,8 @@ class InvoiceDetailView(ConsoleDetailView):
                 dunning_case.records.select_related("step", "taken_by") if dunning_case else []
             ),
             dunning_paused=dunning.account_is_paused(invoice.billing_account_id),
+            amount_due=invoice_amount_due(invoice=invoice),
+            allocations=invoice.allocations.select_related("payment").order_by("pk"),
         )
         return context
 

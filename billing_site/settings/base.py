@@ -354,3 +354,6 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# SEPA direct debit: the creditor identifier used when a brand's invoice profile names none.
+SEPA_CREDITOR_ID = os.environ.get("SEPA_CREDITOR_ID", "")

@@ -33,6 +33,14 @@ from invoicing.models import (
     InvoiceStatus,
     LineKind,
 )
+from invoicing.payments.models import (
+    BankStatement,
+    BankStatementLine,
+    Payment,
+    Refund,
+    SepaCollection,
+    SepaMandate,
+)
 from invoicing.selectors import bill_cycles_visible_to
 from subscribers.api.serializers import reference as subscribers_reference
 from subscribers.selectors import billing_accounts_visible_to, brands_visible_to
@@ -46,6 +54,12 @@ RESOURCES = {
     DunningPolicy: ("dunningpolicy", "DunningPolicy"),
     DunningHold: ("dunningpause", "DunningPause"),
     InvoiceArchive: ("invoicearchive", "InvoiceArchive"),
+    Payment: ("payment", "Payment"),
+    Refund: ("refund", "Refund"),
+    SepaMandate: ("paymentmethod", "PaymentMethod"),
+    BankStatement: ("bankstatement", "BankStatement"),
+    BankStatementLine: ("bankstatementline", "BankStatementLine"),
+    SepaCollection: ("directdebitcollection", "DirectDebitCollection"),
 }
 BILL_CATEGORY = {
     InvoiceKind.INVOICE: "normal",
@@ -162,7 +176,9 @@ class CustomerBillSerializer(ResourceSerializer):
     def get_amountDue(self, obj) -> dict | None:
         if obj.kind != InvoiceKind.INVOICE or not obj.is_final or obj.status == "void":
             return None
-        return fields.money(obj.gross_total, obj.currency)
+        from invoicing.payments.selectors import invoice_amount_due
+
+        return fields.money(invoice_amount_due(invoice=obj), obj.currency)
 
     def get_appliedCustomerBillingRate(self, obj) -> str:
         request = self.context.get("request")

@@ -3,9 +3,11 @@
 Route names are ``api:invoicing-<resource in lower case>-<list|detail|action>``.
 """
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from invoicing.api import views
+from invoicing.payments import api as payments
 
 RESOURCES = (
     ("customerBill", views.CustomerBillViewSet),
@@ -16,6 +18,12 @@ RESOURCES = (
     ("dunningPolicy", views.DunningPolicyViewSet),
     ("dunningPause", views.DunningPauseViewSet),
     ("invoiceArchive", views.InvoiceArchiveViewSet),
+    ("payment", payments.PaymentViewSet),
+    ("refund", payments.RefundViewSet),
+    ("paymentMethod", payments.PaymentMethodViewSet),
+    ("bankStatement", payments.BankStatementViewSet),
+    ("bankStatementLine", payments.BankStatementLineViewSet),
+    ("directDebitCollection", payments.DirectDebitCollectionViewSet),
 )
 
 router = SimpleRouter()
@@ -23,4 +31,9 @@ router.trailing_slash = "/?"
 for prefix, viewset in RESOURCES:
     router.register(prefix, viewset, basename=f"invoicing-{prefix.lower()}")
 
-urlpatterns: list = [*router.urls]
+urlpatterns: list = [
+    *router.urls,
+    path(
+        "agedReceivables", payments.AgedReceivablesApi.as_view(), name="invoicing-agedreceivables"
+    ),
+]

@@ -30,6 +30,13 @@ LEDGERS = {
     "FindingComment": "author, created_at: comments are only added",
     "InvoiceArchive": "created_by, created_at: a download of PDFs, built once, never edited",
     "DunningRecord": "taken_by, taken_at: a dunning step or lifted barring, never edited (R30)",
+    "Payment": "created_by, created_at: money received is never edited; returns and refunds are "
+    "their own rows",
+    "PaymentAllocation": "created_by, created_at, reason: a correction is a negative row",
+    "Refund": "created_by, created_at, reason",
+    "PaymentReturn": "created_by, created_at, reason code",
+    "BankStatement": "imported_by, imported_at: kept as imported (its lines are audited)",
+    "SepaCollection": "created_by, created_at: the pain.008 file kept as sent",
 }
 # Writes whose view names no model: what each changes, and where that is audited.
 WRITES_WITHOUT_A_MODEL = {

@@ -8,7 +8,8 @@ import time_machine
 
 from charging import demo as charging_demo
 from invoicing import demo
-from invoicing.models import DunningRecord, Invoice, InvoiceDocument
+from invoicing.models import BankStatementLine, DunningRecord, Invoice, InvoiceDocument, Payment
+from invoicing.payments.selectors import invoice_amount_due
 
 pytestmark = [pytest.mark.django_db, pytest.mark.golden]
 
@@ -36,8 +37,16 @@ def test_the_demo_issues_the_golden_invoices_once(
     ]  # fmt: skip
     assert InvoiceDocument.objects.count() == 3
     assert "3 invoices, 3 issued" in summary
+    # A paid by the statement, B partly by card, C unpaid; one bank line waits for finance.
+    a, b, c = demo.golden_invoices()
+    assert [i.status for i in (a, b, c)] == ["paid", "partially_paid", "issued"]
+    assert [invoice_amount_due(invoice=i) for i in (a, b, c)] == [
+        Decimal("0.00"), Decimal("16.83"), Decimal("14.58")
+    ]  # fmt: skip
+    assert BankStatementLine.objects.filter(status="unmatched").count() == 1
     again = demo.load()
     assert again == summary and Invoice.objects.count() == 3
+    assert Payment.objects.count() == 2
 
 
 @time_machine.travel("2026-12-01 07:00:00+01:00", tick=False)
@@ -55,8 +64,9 @@ def test_the_demo_shows_account_b_reminded_and_barred_once(
 
     a, b, c = demo.golden_invoices()
     assert [i.due_date for i in (a, b, c)] == [dt.date(2026, 11, 16)] * 3
-    assert "dunning on 2026-12-01: 3 opened, 3 steps" in summary
-    assert [i.status for i in (a, b, c)] == ["overdue"] * 3
+    # A was paid by the demo's statement; B's rest (partly paid by card) and C are chased.
+    assert "dunning on 2026-12-01: 2 opened, 3 steps" in summary
+    assert [i.status for i in (a, b, c)] == ["paid", "overdue", "overdue"]
     records = DunningRecord.objects.filter(case__invoice=b).order_by("pk")
     assert [r.action for r in records] == ["reminder", "final_notice", "bar_outgoing"]
     assert set(b.billing_account.subscriptions.values_list("status", flat=True)) == {"barred"}

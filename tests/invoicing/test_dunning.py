@@ -379,3 +379,27 @@ def test_a_changed_policy_reschedules_the_open_cases(world):
     case = DunningCase.objects.get(invoice=invoice)
     assert case.next_step_date == dt.date(2026, 11, 18)
     assert run_on("2026-11-18")["steps"] == 1
+
+
+def test_a_payment_recorded_for_a_barred_invoice_lifts_the_dunnings_barring(
+    world, django_capture_on_commit_callbacks
+):
+    from invoicing.payments.services import payment_record
+
+    (account,), (invoice,) = issued_invoices(world, subscriptions_each=1)
+    run_on("2026-11-30")
+    assert statuses(account) == ["barred"]
+
+    paid_at = time_machine.travel("2026-12-01 11:00:00+01:00", tick=False)
+    with paid_at, django_capture_on_commit_callbacks(execute=True):
+        payment_record(
+            billing_account=account, amount=invoice.gross_total, currency=invoice.currency,
+            method="bank_transfer", received_on=dt.date(2026, 12, 1),
+            reference=invoice.number, invoice_ids=[invoice.pk],
+        )  # fmt: skip
+
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert statuses(account) == ["active"]
+    case = DunningCase.objects.get(invoice=invoice)
+    assert (case.status, case.closed_reason) == (DunningCaseStatus.CLOSED, "invoice paid")

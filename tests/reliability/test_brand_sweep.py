@@ -54,6 +54,7 @@ from subscribers import services as subscriber_services
 pytestmark = pytest.mark.django_db
 
 SAMPLES = Path(__file__).resolve().parents[2] / "charging" / "samples"
+DATA = Path(__file__).resolve().parents[1] / "invoicing" / "data"
 FILES = (
     "CDR_HOSTNET_20261101000500_000001.csv",
     "CDR_HOSTNET_20261101001000_000002.csv",
@@ -113,6 +114,7 @@ KWARG_MODELS = {
     "customer_pk": subscriber_models.Customer,
     "account_pk": subscriber_models.BillingAccount,
     "addon_pk": subscriber_models.SubscriptionAddOn,
+    "run_pk": invoicing_models.BillRun,
 }
 STR_KWARGS = {"zone_type": "destination"}
 
@@ -273,6 +275,7 @@ def world(django_db_setup, django_db_blocker):
         from invoicing.prepaid import receipts_issue
 
         receipts_issue()
+        lorem_payments(catalog, run)
         ipsum = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
         admin = User.objects.create_superuser("sweep-admin", password="pw-Secret-123")
         operator = User.objects.create_user("ipsum-operator", password="pw-Secret-123")
@@ -292,11 +295,40 @@ def world(django_db_setup, django_db_blocker):
         transaction.set_rollback(True)
 
 
+def lorem_payments(catalog, run) -> None:
+    """LOREM's money: a payment with an allocation and a refund, a direct debit mandate and
+    collection (with a returned payment), and a bank statement with lines in the queue."""
+    from invoicing.demo import invoice_profile_create
+    from invoicing.payments import bank, sepa
+    from invoicing.payments import services as payments
+
+    profile = invoice_profile_create(catalog.brand)
+    profile.sepa_creditor_id = "DE98ZZZ09999999999"
+    profile.save()
+    invoices = list(invoicing_models.Invoice.objects.filter(bill_run=run, kind="invoice"))
+    paid = invoices[0]
+    payment = payments.payment_record(
+        billing_account=paid.billing_account, amount=Decimal("5.00"), currency=paid.currency,
+        method="bank_transfer", received_on=dt.date(2026, 11, 2), reference="LOREM-PAYMENT",
+    )  # fmt: skip
+    payments.refund_create(payment=payment, amount=Decimal("1.00"), reason="LOREM-REFUND")
+    debtor = invoices[-1].billing_account
+    sepa.sepa_mandate_create(
+        billing_account=debtor, reference="LOREM-MANDATE-1", debtor_name="Lorem Debtor",
+        iban="DE02100100100006820101", signed_on=dt.date(2026, 10, 1),
+    )  # fmt: skip
+    collection = sepa.sepa_collection_create(bill_run=run)
+    payments.payment_return(payment=collection.payments.first(), reason_code="AM04")
+    content = (DATA / "camt053_20261116.xml").read_bytes()
+    bank.bank_statement_import(brand=catalog.brand, name="LOREM-STATEMENT.xml", content=content)
+
+
 def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
     """What only LOREM's objects show: codes, numbers, MSISDNs, IMSIs, ICCIDs, file names."""
     words = {catalog.brand.code, "XTRA-GB", "WELCOME-5", batch.reference, "LOREM-HOOK",
              "LOREM-EVENT", "LOREM-NOTICE", "LOREM-HOSTNET", "LOREM-WHOLESALE",
-             "LOREM-HOSTNET-INVOICE.csv", "LOREM-FINDING", "LOREM-DUNNING"}  # fmt: skip
+             "LOREM-HOSTNET-INVOICE.csv", "LOREM-FINDING", "LOREM-DUNNING",
+             "LOREM-PAYMENT", "LOREM-REFUND", "LOREM-MANDATE-1", "LOREM-STATEMENT.xml"}  # fmt: skip
     words |= set(
         settlement_models.Statement.objects.exclude(number="").values_list("number", flat=True)
     )
@@ -346,6 +378,11 @@ def lorem_identifiers(catalog, subscribers, batch) -> list[re.Pattern]:
         invoicing_models.DunningPolicy: None,
         invoicing_models.DunningHold: None,
         invoicing_models.InvoiceArchive: None,
+        invoicing_models.Payment: None,
+        invoicing_models.SepaMandate: None,
+        invoicing_models.SepaCollection: None,
+        invoicing_models.BankStatement: None,
+        invoicing_models.BankStatementLine: None,
     }
     for model, url_name in owned.items():
         for obj in model.objects.all():
