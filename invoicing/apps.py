@@ -8,13 +8,14 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing"
     # The console's home page asks this app for its panel (what finance acts on).
     console_dashboard: tuple = ("invoicing.dashboard.invoicing_panels",)
-    # What a customer's and a billing account's pages show of their bills, payments, credit
-    # and mandate.
+    # What a customer's and a billing account's pages show of their bills, payments, credit,
+    # mandate and dunning (paused or not).
     console_related: dict = {
         "subscribers.customer": ("invoicing.panels.customer_bills",),
         "subscribers.billingaccount": (
             "invoicing.panels.billing_account_bills",
             "invoicing.payments.panels.billing_account_payments",
+            "invoicing.dashboard.billing_account_dunning_panels",
         ),
     }
     # The causes of the ledger movements this app writes (subscribers.ledger).
@@ -44,10 +45,6 @@ class InvoicingConfig(AppConfig):
         ),
         MenuItem("Aged receivables", "invoicing:aged-receivables", "invoicing.view_invoice"),
     )
-    # What this app shows on a billing account's page: its dunning, paused or not.
-    console_related: dict = {
-        "subscribers.billingaccount": ("invoicing.dashboard.billing_account_dunning_panels",),
-    }
 
     def ready(self) -> None:
         from core.outbox import register_event_types

@@ -8,6 +8,21 @@ from rest_framework.test import APIClient
 from core.roles import ROLES
 
 
+@pytest.fixture(autouse=True)
+def celery_may_join_results():
+    """Start every test with Celery allowing ``result.get()``.
+
+    Celery keeps "a task is running here, joining would block" in one process-wide flag that an
+    eager ``apply_async`` sets and restores. Eager tasks sent from several threads at once (the
+    Gy server's worker threads, a live server) can restore it in the wrong order and leave it
+    set, and a later test's ``result.get()`` then fails although no task is running.
+    """
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     """Create a user holding the given roles."""

@@ -26,7 +26,7 @@ def test_an_operator_names_the_user_of_a_line_and_it_is_audited(
     assert ("Used by", "Lena Müller") in page.context["detail_fields"]
     latest = page.context["history"][0]
     assert latest["who"] == operator and latest["reason"] == "user named"
-    assert {"field": "used by", "old": "", "new": "Lena Müller", "text": ""} in latest["changes"]
+    assert {"field": "used by", "old": None, "new": "Lena Müller", "text": ""} in latest["changes"]
 
 
 def test_the_set_user_button_is_offered_to_operators_only(
