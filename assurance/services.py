@@ -33,6 +33,7 @@ from assurance.models import (
     WhatIfRun,
 )
 from catalog.models import PlanVersion, Status
+from charging.cdr import UsageRecord
 from charging.engine import (
     OUTGOING,
     AccountInfo,
@@ -579,31 +580,6 @@ def finding_comment_add(*, finding: Finding, user, text: str) -> FindingComment:
 # --- what-if of a draft plan version ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Record:
-    """What the engine reads of a usage record, rebuilt from a stored event."""
-
-    line_number: int
-    raw: str
-    record_id: str
-    record_type: str
-    service: str
-    msisdn: str
-    imsi: str
-    started_at: dt.datetime
-    utc_offset: str
-    duration: int
-    volume_uplink: int
-    volume_downlink: int
-    units: int
-    other_party: str
-    apn: str
-    visited_plmn: str
-    cause: str
-    charging_id: str
-    source: str = ""
-
-
 BILL_SHOCK_SIZE = 20
 
 
@@ -659,7 +635,8 @@ def whatif_run(
                 )
                 for allowance in allowances
             ]  # fmt: skip
-        record = _Record(
+        # The engine reads a usage record as mediation makes it (charging.cdr).
+        record = UsageRecord(
             event.line_number or 0, "", event.record_id, event.record_type, event.service,
             event.msisdn, event.imsi, event.started_at, event.utc_offset, event.duration,
             event.volume_uplink, event.volume_downlink, event.units, event.other_party,
