@@ -91,7 +91,13 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             ("Gross adds", figures.gross_adds, subs),
             ("Churned", figures.churned, subs),
             ("Churn rate", figures.churn_rate if figures.churn_rate is not None else "", subs),
-            (f"Revenue invoiced (net, {figures.currency})", figures.revenue, invoices),
+            (
+                f"Revenue invoiced (net, {figures.currency})"
+                if figures.currency
+                else "Revenue invoiced (net)",
+                figures.revenue,
+                invoices,
+            ),
             ("ARPU", figures.arpu if figures.arpu is not None else "", invoices),
             ("Usage retail (rated)", figures.usage_retail, usage),
             ("Wholesale cost", figures.wholesale, usage),
