@@ -12,6 +12,7 @@ from django.urls import reverse
 from core.console.dashboard import Figure, Panel
 from core.console.formats import money_text
 from invoicing.models import InvoiceKind, InvoiceStatus
+from invoicing.payments.selectors import invoices_with_amount_due
 from invoicing.selectors import invoices_visible_to
 
 UNPAID = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE)
@@ -44,17 +45,17 @@ def _bills_panel(invoices, filters: dict, title: str) -> list[Panel]:
             )
         )
     unpaid = (
-        bills.filter(status__in=UNPAID)
+        invoices_with_amount_due(bills.filter(status__in=UNPAID))
         .values("currency")
-        .annotate(count=Count("id"), gross=Sum("gross_total"))
+        .annotate(count=Count("id"), due=Sum("amount_due"))
         .order_by("currency")
     )
     for row in unpaid:
         count = row["count"]
         figures.append(
             Figure(
-                f"Issued, not yet paid in full ({count} invoice{'s' if count != 1 else ''})",
-                money_text(row["gross"], row["currency"]),
+                f"Left to pay on {count} invoice{'s' if count != 1 else ''} not paid in full",
+                money_text(row["due"], row["currency"]),
                 _list(kind=InvoiceKind.INVOICE, currency=row["currency"], **filters),
             )
         )

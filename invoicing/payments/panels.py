@@ -8,6 +8,7 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from core.console.dashboard import Figure, Panel
+from core.console.formats import money_text
 from invoicing.models import Invoice, InvoiceKind
 from invoicing.payments import selectors
 from invoicing.payments.models import SepaMandate
@@ -35,13 +36,13 @@ def billing_account_payments(*, obj, user, now: dt.datetime) -> list[Panel]:
     figures = [
         Figure(
             "amount due",
-            f"{due} {obj.currency}",
+            money_text(due, obj.currency),
             f"{reverse('invoicing:invoice-list')}?{by_account}",
             "warn" if due > 0 else "ok",
         ),
         Figure(
             "unallocated credit",
-            f"{credit} {obj.currency}",
+            money_text(credit, obj.currency),
             f"{payments}?{by_account}&unallocated=true",
         ),
         Figure("payments", obj.payments.count(), f"{payments}?{by_account}"),

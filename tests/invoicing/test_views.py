@@ -186,7 +186,7 @@ def test_an_account_and_its_customer_show_their_bills_linked_to_the_list(
         latest = figures[f"Latest invoice, {invoice.number} of 02 Nov 2026: issued"]
         assert latest.value == "71.40 EUR"
         assert latest.url == invoice.get_absolute_url()
-        unpaid = figures["Issued, not yet paid in full (1 invoice)"]
+        unpaid = figures["Left to pay on 1 invoice not paid in full"]
         assert unpaid.value == "71.40 EUR"
         listed = client.get(figures["Invoices"].url)
         assert [row.record for row in listed.context["table"].page.object_list] == [invoice]
