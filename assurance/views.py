@@ -157,12 +157,14 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
         trend = [selectors.kpis(p, brand_ids=brands) for p in selectors.periods_back(period, TREND)]
         labels = [f"{k.period.start_date:%Y-%m}" for k in trend]
         links = [f"?period={label}" for label in labels]
+        # Amounts go to the charts as exact Decimals: json_script writes them as text, which
+        # Chart.js reads as numbers, so no binary float ever holds money (R1).
         charts = [
             Chart("Revenue and margin", labels, [
-                {"label": "Revenue", "values": [float(k.revenue) for k in trend], "links": links},
-                {"label": "Wholesale cost", "values": [float(k.wholesale) for k in trend],
+                {"label": "Revenue", "values": [k.revenue for k in trend], "links": links},
+                {"label": "Wholesale cost", "values": [k.wholesale for k in trend],
                  "links": links},
-                {"label": "Margin", "values": [float(k.margin) for k in trend], "links": links},
+                {"label": "Margin", "values": [k.margin for k in trend], "links": links},
             ], unit=figures.currency),
             Chart("Subscribers: gross adds and churn", labels, [
                 {"label": "Gross adds", "values": [k.gross_adds for k in trend], "links": links},
@@ -174,7 +176,7 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
         charts.append(Chart(
             f"Usage mix {period.start_date:%Y-%m}: retail by service",
             [row["service"] for row in mix],
-            [{"label": "Retail", "values": [float(row["retail"]) for row in mix],
+            [{"label": "Retail", "values": [row["retail"] for row in mix],
               "links": [f"{usage}?{urlencode({'service': row['service']})}" for row in mix]}],
             unit=figures.currency))  # fmt: skip
         top = list(
@@ -184,7 +186,7 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
         )
         charts.append(Chart(
             "Top open findings by amount at risk", [f.title[:40] for f in top],
-            [{"label": "At risk", "values": [float(f.amount_at_risk) for f in top],
+            [{"label": "At risk", "values": [f.amount_at_risk for f in top],
               "links": [f.get_absolute_url() for f in top]}]))  # fmt: skip
         chart_data = [{**chart.data(), "stacked": False} for chart in charts]
         latest = (
