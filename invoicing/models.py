@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Round
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -413,7 +414,10 @@ class InvoiceTax(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["invoice", "rate"], name="invoice_tax_once_per_rate"),
             models.CheckConstraint(
-                condition=Q(gross=models.F("net") + models.F("tax")), name="invoice_tax_adds_up"
+                # Rounded to the column's places: the same on PostgreSQL's numeric, and exact
+                # on SQLite, which adds the two amounts as binary floats (R1).
+                condition=Q(gross=Round(models.F("net") + models.F("tax"), AMOUNT_PLACES)),
+                name="invoice_tax_adds_up",
             ),
         ]
 
@@ -801,11 +805,14 @@ class BalanceSummary(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(
-                    closing=models.F("opening")
-                    + models.F("top_ups")
-                    + models.F("adjustments")
-                    - models.F("renewals")
-                    - models.F("usage")
+                    closing=Round(
+                        models.F("opening")
+                        + models.F("top_ups")
+                        + models.F("adjustments")
+                        - models.F("renewals")
+                        - models.F("usage"),
+                        RATED_PLACES,
+                    )
                 ),
                 name="balance_summary_adds_up",
             )

@@ -9,6 +9,7 @@ granted = committed + released.
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.urls import reverse
 
 from catalog.models import HostNetwork, Service
@@ -144,7 +145,8 @@ class Reservation(models.Model):
                 name="one_held_reservation_per_session",
             ),
             models.CheckConstraint(
-                condition=Q(status="held") | Q(amount=F("committed_amount") + F("released_amount")),
+                condition=Q(status="held")
+                | Q(amount=Round(F("committed_amount") + F("released_amount"), RATED_PLACES)),
                 name="reservation_granted_is_committed_plus_released",
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="reservation_amount_ok"),

@@ -984,6 +984,10 @@ def test_a_one_brand_operator_cannot_rerate_everyone_or_another_brand_in_the_ser
     assert charging_models.RerateJob.objects.count() == jobs
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="stalled files are told by PostgreSQL's advisory locks (docs/operations.md)",
+)
 def test_a_one_brand_operator_cannot_retry_a_stalled_file_or_part(world, client):
     """A file left by a lost worker is every brand's: another brand's operator gets 404 (issue 13).
 
