@@ -116,6 +116,9 @@ if DATABASES["default"]["ENGINE"] not in {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend, reading computed money back at its declared places (R1).
     DATABASES["default"]["ENGINE"] = "billing_site.sqlite"
+    # Tests in memory, as Django does for its own SQLite engine (pytest-django's xdist workers
+    # tell that engine by name and would otherwise name a test file after the database path).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     # Index scans cost about as much as sequential ones on SSD storage; with the server
