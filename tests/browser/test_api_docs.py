@@ -6,6 +6,10 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# The schema of every path is generated, then read by the page's script: on a loaded two-core
+# machine with SQLite that took longer than the console pages' 15 s.
+DOCS_TIMEOUT_MS = 60_000
+
 
 def _offline(page, live_server):
     """Refuse every request that leaves the live server, and record it."""
@@ -28,6 +32,7 @@ def test_swagger_ui_renders_offline(page, login, live_server, make_user):
     make_user("reader", "auditor")
     outside = _offline(page, live_server)
     login("reader")
+    page.set_default_timeout(DOCS_TIMEOUT_MS)
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".swagger-ui .info .title")
     assert "MVNO Billing API" in page.inner_text(".swagger-ui .info .title")
@@ -39,6 +44,7 @@ def test_redoc_renders_offline(page, login, live_server, make_user):
     make_user("reader", "auditor")
     outside = _offline(page, live_server)
     login("reader")
+    page.set_default_timeout(DOCS_TIMEOUT_MS)
     page.goto(f"{live_server.url}/api/redoc/")
     page.wait_for_selector("h1:has-text('MVNO Billing API')")
     page.wait_for_selector("[data-section-id]")
