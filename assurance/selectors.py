@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from assurance.models import Finding, Reconciliation, WhatIfRun
+from catalog.models import Plan, PlanVersion
 from catalog.selectors import brands_of
 from charging.models import FileStatus, RatingStatus, SequenceGap, UsageEvent, UsageFile
 from core.periods import Period, billing_period, billing_period_containing
@@ -261,10 +262,191 @@ class Chain:
     rows: list[ChainRow] = field(default_factory=list)
     total: ChainRow = field(default_factory=ChainRow)
     currency: str = ""
+    # Read once for the checks that follow the chain (assurance.services): the events of each
+    # loaded file of the period, and the period's event summary (``event_summary``).
+    events_per_file: dict = field(default_factory=dict)
+    summary: list = field(default_factory=list)
+
+
+# --- the event summary of a period: one GROUP BY over the usage store -------------------------
+
+SUMMARY_KEYS = ("source", "currency", "billing_account_id", "plan_version_id", "rating_status",
+                "invoiced")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """The events of a period sharing source, currency, account, plan version, rating status
+    and whether an invoice covers them: their count and money (wholesale cost as
+    ``wholesale_cost`` reads it: the events' wholesale amount, none counting as zero)."""
+
+    source: str
+    currency: str
+    billing_account_id: int | None
+    plan_version_id: int | None
+    rating_status: str
+    invoiced: bool
+    events: int
+    retail: Decimal  # every event's retail amount (none counts as zero)
+    charged: int  # events with a retail amount above zero
+    charged_retail: Decimal
+    cost: Decimal
+    costly: int  # events with a wholesale cost above zero
+    costly_cost: Decimal
+
+
+_COVERED_SQL = """
+    SELECT line.billing_account_id AS account,
+           range_agg(tstzrange(invoice.period_start, invoice.period_end, '[)')) AS spans
+    FROM {line} line JOIN {invoice} invoice ON invoice.id = line.invoice_id
+    WHERE invoice.kind = ANY(%(kinds)s) AND invoice.status = ANY(%(statuses)s)
+      AND invoice.period_start < %(end)s AND invoice.period_end > %(start)s
+      AND line.billing_account_id IS NOT NULL
+    GROUP BY line.billing_account_id
+"""
+
+
+def _covered_sql() -> str:
+    """Per account, the spans its final invoices cover (``on_an_invoice``), as a multirange."""
+    return _COVERED_SQL.format(line=InvoiceLine._meta.db_table, invoice=Invoice._meta.db_table)
+
+
+def _covered_params(period: Period) -> dict:
+    return {"kinds": list(BILLED_KINDS), "statuses": list(INVOICED_STATUSES),
+            "start": period.start, "end": period.end}  # fmt: skip
+
+
+_SUMMARY_SQL = """
+WITH covered AS ({covered})
+SELECT event.source, event.currency, event.billing_account_id, event.plan_version_id,
+       event.rating_status, COALESCE(covered.spans @> event.started_at, false) AS invoiced,
+       COUNT(*),
+       COALESCE(SUM(event.retail_amount), 0),
+       COUNT(*) FILTER (WHERE event.retail_amount > 0),
+       COALESCE(SUM(event.retail_amount) FILTER (WHERE event.retail_amount > 0), 0),
+       COALESCE(SUM(COALESCE(event.wholesale_amount, 0)), 0),
+       COUNT(*) FILTER (WHERE COALESCE(event.wholesale_amount, 0) > 0),
+       COALESCE(SUM(event.wholesale_amount) FILTER (WHERE event.wholesale_amount > 0), 0)
+FROM {event} event LEFT JOIN covered ON covered.account = event.billing_account_id
+WHERE event.started_at >= %(start)s AND event.started_at < %(end)s
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+
+def event_summary(period: Period) -> list[SummaryRow]:
+    """Summarise a period's events by source, currency, account, plan version, rating status
+    and invoiced (``on_an_invoice``), in one scan of the usage store.
+
+    The chain (R33) and the leakage checks by account or plan read their figures from these
+    few thousand rows instead of scanning a month of events once each. On PostgreSQL the
+    invoiced test is a hash join on the account with the invoiced spans merged per account
+    (a multirange): one containment test per event, not one sub-query per event.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        sql = _SUMMARY_SQL.format(covered=_covered_sql(), event=UsageEvent._meta.db_table)
+        params = _covered_params(period)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [SummaryRow(*row) for row in cursor.fetchall()]
+    positive = Q(retail_amount__gt=0)
+    costly = Q(cost__gt=0)
+    rows = (
+        wholesale_cost(events_of_period(period))
+        .annotate(invoiced=on_an_invoice())
+        .values(*SUMMARY_KEYS)
+        .annotate(
+            events=Count("id"),
+            retail=Coalesce(Sum("retail_amount"), ZERO, output_field=MONEY),
+            charged=Count("id", filter=positive),
+            charged_retail=Coalesce(Sum("retail_amount", filter=positive), ZERO,
+                                    output_field=MONEY),
+            spent=Coalesce(Sum("cost"), ZERO, output_field=MONEY),
+            costly=Count("id", filter=costly),
+            costly_cost=Coalesce(Sum("cost", filter=costly), ZERO, output_field=MONEY),
+        )
+        .order_by()
+    )  # fmt: skip
+    return [
+        SummaryRow(*(row[key] for key in SUMMARY_KEYS), row["events"], row["retail"],
+                   row["charged"], row["charged_retail"], row["spent"], row["costly"],
+                   row["costly_cost"])
+        for row in rows
+    ]  # fmt: skip
+
+
+_UNBILLED_IDS_SQL = """
+WITH covered AS ({covered})
+SELECT account, id FROM (
+    SELECT event.billing_account_id AS account, event.id,
+           ROW_NUMBER() OVER (PARTITION BY event.billing_account_id ORDER BY event.id) AS rank
+    FROM {event} event LEFT JOIN covered ON covered.account = event.billing_account_id
+    WHERE event.started_at >= %(start)s AND event.started_at < %(end)s
+      AND event.rating_status = %(rated)s AND event.retail_amount > 0
+      AND (event.billing_account_id IN (SELECT unnest(%(accounts)s::bigint[]))
+           OR (%(nulls)s AND event.billing_account_id IS NULL))
+      AND NOT COALESCE(covered.spans @> event.started_at, false)
+) ranked WHERE rank <= %(limit)s ORDER BY account, id
+"""
+
+
+def of_accounts(accounts) -> Q:
+    """Events of these billing accounts, None standing for events of no account."""
+    condition = Q(billing_account_id__in=[account for account in accounts if account is not None])
+    if None in accounts:
+        condition |= Q(billing_account_id__isnull=True)
+    return condition
+
+
+def unbilled_event_ids(period: Period, *, accounts: list[int], limit: int) -> dict[int, list]:
+    """The first ``limit`` ids of each account's rated, charged events on no invoice.
+
+    One query (a window over the accounts' events); on PostgreSQL with the same invoiced
+    test as ``event_summary``.
+    """
+    from django.db import connection
+
+    if not accounts:
+        return {}
+    if connection.vendor == "postgresql":
+        sql = _UNBILLED_IDS_SQL.format(covered=_covered_sql(), event=UsageEvent._meta.db_table)
+        params = {**_covered_params(period), "rated": RatingStatus.RATED,
+                  "accounts": [a for a in accounts if a is not None],
+                  "nulls": None in accounts, "limit": limit}  # fmt: skip
+        ids: dict[int, list] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for account, pk in cursor.fetchall():
+                ids.setdefault(account, []).append(pk)
+        return ids
+    from django.db.models import Window
+    from django.db.models.functions import RowNumber
+
+    events = (
+        events_of_period(period)
+        .filter(rating_status=RatingStatus.RATED, retail_amount__gt=0)
+        .filter(of_accounts(accounts))
+        .annotate(invoiced=on_an_invoice())
+        .filter(invoiced=False)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("billing_account_id")],
+                              order_by=F("pk").asc()))
+        .order_by()
+    )  # fmt: skip
+    ids = {}
+    for account, pk in events.filter(rank__lte=limit).values_list("billing_account_id", "pk"):
+        ids.setdefault(account, []).append(pk)
+    for values in ids.values():
+        values.sort()
+    return ids
 
 
 def usage_chain(period: Period) -> Chain:
-    """Compute the usage chain of a period per source and in total (R33), in five queries."""
+    """Compute the usage chain of a period per source and in total (R33), in five queries.
+
+    Files by source, sequence gaps, the loaded files' events by file, the period's event
+    summary (``event_summary``) and the usage lines: each one set-based query.
+    """
     files = files_of_period(period)
     rows: dict[str, ChainRow] = {}
 
@@ -297,45 +479,41 @@ def usage_chain(period: Period) -> Chain:
         .order_by()
     ):
         row(item["source"]).sequence_gaps = item["count"]
-    # The events of the period's loaded files, by rating status.
+    # The events of the period's loaded files, by file and source, by rating status.
     loaded = files.filter(status__in=LOADED_FILES).values("pk")
+    per_file: dict[int, int] = {}
     for item in (
         UsageEvent.objects.filter(usage_file_id__in=loaded)
-        .values("source")
+        .values("usage_file_id", "source")
         .annotate(
+            events=Count("id"),
             rated=Count("id", filter=Q(rating_status=RatingStatus.RATED)),
             error=Count("id", filter=Q(rating_status=RatingStatus.ERROR)),
         )
         .order_by()
     ):
         this = row(item["source"])
-        this.rated, this.in_error = item["rated"], item["error"]
+        this.rated += item["rated"]
+        this.in_error += item["error"]
+        per_file[item["usage_file_id"]] = per_file.get(item["usage_file_id"], 0) + item["events"]
     # The money of the events started in the period: rated, on no invoice, wholesale.
-    currency = ""
-    rated = Q(rating_status=RatingStatus.RATED)
-    for item in (
-        wholesale_cost(events_of_period(period))
-        .annotate(invoiced=on_an_invoice())
-        .values("source", "currency")
-        .annotate(
-            events=Count("id"),
-            retail=Coalesce(Sum("retail_amount", filter=rated), ZERO, output_field=MONEY),
-            unbilled=Coalesce(
-                Sum("retail_amount", filter=rated & Q(invoiced=False)), ZERO, output_field=MONEY
-            ),
-            spent=Coalesce(Sum("cost"), ZERO, output_field=MONEY),
-        )
-        .order_by()
-    ):
-        this = row(item["source"])
-        this.events += item["events"]
-        this.rated_retail += item["retail"]
-        this.unbilled += item["unbilled"]
-        this.wholesale += item["spent"]
-        # Per source, the invoiced part is the exact retail of its invoiced events.
-        this.invoiced_usage += item["retail"] - item["unbilled"]
-        currency = currency or item["currency"]
+    summary = event_summary(period)
+    currencies: dict[str, str] = {}
+    for item in summary:
+        this = row(item.source)
+        this.events += item.events
+        this.wholesale += item.cost
+        currencies.setdefault(item.source, item.currency)
+        if item.rating_status != RatingStatus.RATED:
+            continue
+        this.rated_retail += item.retail
+        if item.invoiced:
+            # Per source, the invoiced part is the exact retail of its invoiced events.
+            this.invoiced_usage += item.retail
+        else:
+            this.unbilled += item.retail
     chain = Chain(period=period, rows=sorted(rows.values(), key=lambda r: r.source))
+    chain.events_per_file, chain.summary = per_file, summary
     total = ChainRow()
     for this in chain.rows:
         total.add(this)
@@ -347,7 +525,9 @@ def usage_chain(period: Period) -> Chain:
     total.invoiced_usage = lines["amount"]
     total.rounding = lines["rated"] - lines["amount"]
     total.difference = total.rated_retail - total.invoiced_usage - total.unbilled - total.rounding
-    chain.total, chain.currency = total, currency
+    chain.total = total
+    chain.currency = next((currencies[source] for source in sorted(currencies)
+                           if currencies[source]), "")  # fmt: skip
     return chain
 
 
@@ -589,27 +769,49 @@ def kpis(period: Period, *, brand_ids=None, plan_id=None) -> Kpis:
     return result
 
 
-def plan_margins(period: Period, *, brand_ids=None) -> list[dict]:
-    """Retail (usage and fees invoiced) and wholesale cost per plan of a period."""
-    events = _scope_events(events_of_period(period), brand_ids=brand_ids, plan_id=None)
+def plan_margins(period: Period, *, brand_ids=None, summary: list | None = None) -> list[dict]:
+    """Retail (usage and fees invoiced) and wholesale cost per plan of a period.
+
+    ``summary``: the period's ``event_summary`` already read (every brand), so that the
+    reconciliation does not scan the period's events again for it.
+    """
     rows: dict[int, dict] = {}
-    for item in (
-        wholesale_cost(events.exclude(plan_version=None))
-        .values("plan_version__plan_id", "plan_version__plan__code", "currency")
-        .annotate(
-            retail=Coalesce(
-                Sum("retail_amount", filter=Q(rating_status=RatingStatus.RATED)),
-                ZERO,
-                output_field=MONEY,
-            ),
-            spent=Coalesce(Sum("cost"), ZERO, output_field=MONEY),
+    if summary is not None and brand_ids is None:
+        versions = dict(
+            PlanVersion.objects.filter(
+                pk__in={row.plan_version_id for row in summary if row.plan_version_id}
+            ).values_list("pk", "plan_id")
         )
-        .order_by()
-    ):
-        plan = item["plan_version__plan_id"]
-        rows[plan] = {"plan": plan, "code": item["plan_version__plan__code"],
-                      "currency": item["currency"], "usage": item["retail"],
-                      "fees": ZERO, "wholesale": item["spent"]}  # fmt: skip
+        codes = dict(Plan.objects.filter(pk__in=set(versions.values())).values_list("pk", "code"))
+        for item in summary:
+            if item.plan_version_id is None:
+                continue
+            plan = versions[item.plan_version_id]
+            this = rows.setdefault(plan, {"plan": plan, "code": codes[plan],
+                                          "currency": item.currency, "usage": ZERO,
+                                          "fees": ZERO, "wholesale": ZERO})  # fmt: skip
+            if item.rating_status == RatingStatus.RATED:
+                this["usage"] += item.retail
+            this["wholesale"] += item.cost
+    else:
+        events = _scope_events(events_of_period(period), brand_ids=brand_ids, plan_id=None)
+        for item in (
+            wholesale_cost(events.exclude(plan_version=None))
+            .values("plan_version__plan_id", "plan_version__plan__code", "currency")
+            .annotate(
+                retail=Coalesce(
+                    Sum("retail_amount", filter=Q(rating_status=RatingStatus.RATED)),
+                    ZERO,
+                    output_field=MONEY,
+                ),
+                spent=Coalesce(Sum("cost"), ZERO, output_field=MONEY),
+            )
+            .order_by()
+        ):
+            plan = item["plan_version__plan_id"]
+            rows[plan] = {"plan": plan, "code": item["plan_version__plan__code"],
+                          "currency": item["currency"], "usage": item["retail"],
+                          "fees": ZERO, "wholesale": item["spent"]}  # fmt: skip
     for item in (
         invoiced_lines()
         .filter(invoice__in=invoices_of_period(period, brand_ids=brand_ids))

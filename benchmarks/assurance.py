@@ -21,7 +21,7 @@ from pathlib import Path
 
 from benchmarks.common import Stopwatch, max_rss_bytes, mb, per_second, print_result, setup_django
 
-TARGET_SECONDS = 60
+TARGET_SECONDS = 10  # issue 18: 1M events in seconds
 
 
 def multiply_events(*, target: int) -> int:
@@ -51,7 +51,11 @@ def multiply_events(*, target: int) -> int:
             f"ORDER BY g, id LIMIT %s",
             [copies, target - have],
         )
-        cursor.execute(f"ANALYZE {table}")
+        # What autovacuum does to a month partition long before its period is reconciled
+        # (five days after it closed at the earliest): hint bits set, the visibility map
+        # written (index-only scans), statistics gathered. Without it the first reader of a
+        # freshly copied million rows pays for writing them all again.
+        cursor.execute(f"VACUUM (ANALYZE) {table}")
     added = UsageEvent.objects.count() - have
     usage_file = UsageFile.objects.get()
     usage_file.records_read += added
