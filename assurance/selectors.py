@@ -647,6 +647,10 @@ class Kpis:
     dso_days: Decimal | None
     unbilled: Decimal
     plans: list = field(default_factory=list)
+    # Collections beside DSO: what was owed on the period's last day, per currency, in
+    # invoicing's aged-receivables buckets (invoicing.payments.selectors.aged_receivables).
+    receivables_as_of: dt.date | None = None
+    receivables: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -667,6 +671,18 @@ class Kpis:
             "unpaidGross": str(self.unpaid_gross),
             "dsoDays": _text(self.dso_days),
             "unbilledUsage": str(self.unbilled),
+            "agedReceivables": {
+                "asOf": self.receivables_as_of.isoformat() if self.receivables_as_of else None,
+                "currencies": [
+                    {
+                        "currency": total.currency,
+                        "buckets": {name: str(value) for name, value in total.named},
+                        "total": str(total.total),
+                        "invoices": total.invoices,
+                    }
+                    for total in self.receivables
+                ],
+            },
             "plans": self.plans,
         }
 
@@ -766,7 +782,26 @@ def kpis(period: Period, *, brand_ids=None, plan_id=None) -> Kpis:
     )
     if not plan_id:
         result.plans = plan_margins(period, brand_ids=brand_ids)
+        # Invoices are not per plan: the receivables are the brands' only.
+        result.receivables_as_of, result.receivables = aged_receivables_at_end(
+            period, brand_ids=brand_ids
+        )
     return result
+
+
+def aged_receivables_at_end(period: Period, *, brand_ids=None) -> tuple[dt.date, list]:
+    """What was owed on a period's last day, per currency, in invoicing's aging buckets.
+
+    invoicing's own selector, on the brands' invoices: each open invoice's amount due (its
+    total less credit notes and the payments allocated to it) in the bucket of its days past
+    due on that day. The drill-down is invoicing's aged-receivables invoice list.
+    """
+    from invoicing.payments.selectors import aged_receivables
+
+    as_of = period.end_date - dt.timedelta(days=1)
+    invoices = _scope_invoices(Invoice.objects.all(), brand_ids=brand_ids)
+    _rows, totals = aged_receivables(user=None, as_of=as_of, invoices=invoices)
+    return as_of, totals
 
 
 def plan_margins(period: Period, *, brand_ids=None, summary: list | None = None) -> list[dict]:

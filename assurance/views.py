@@ -107,11 +107,31 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             ("Billed gross", figures.billed_gross, invoices),
             ("Unpaid gross", figures.unpaid_gross, invoices),
             ("DSO (days)", figures.dso_days if figures.dso_days is not None else "", invoices),
+            *self.receivable_rows(figures),
             ("Unbilled usage", figures.unbilled, f"{findings}?{urlencode({'kind': 'unbilled'})}"),
         ] + [
             (f"{service} per subscriber", _quantity(service, value), f"{usage}?service={service}")
             for service, value in figures.usage_per_subscriber.items()
         ] + [(f"Period {period}", "", "")][:0]  # fmt: skip
+
+    def receivable_rows(self, figures) -> list[tuple[str, object, str]]:
+        """Aged receivables on the period's last day, each bucket linking to its invoices."""
+        from invoicing.payments.selectors import BUCKETS
+
+        if figures.receivables_as_of is None:
+            return []
+        drill = reverse("invoicing:aged-receivables-invoices")
+        as_of = f"{figures.receivables_as_of:%Y-%m-%d}"
+        rows = []
+        for total in figures.receivables:
+            for name, label, *_ in BUCKETS:
+                query = urlencode({"as_of": as_of, "bucket": name, "currency": total.currency})
+                rows.append((f"Receivables {label} on {as_of} ({total.currency})",
+                             total.buckets[name], f"{drill}?{query}"))  # fmt: skip
+        if not rows:  # nothing owed that day: say so, with the (empty) list behind it
+            query = urlencode({"as_of": as_of})
+            rows.append((f"Receivables on {as_of}", "0.00", f"{drill}?{query}"))
+        return rows
 
     def get(self, request, *args, **kwargs):
         export = request.GET.get("_export")
