@@ -647,6 +647,11 @@ class Kpis:
     dso_days: Decimal | None
     unbilled: Decimal
     plans: list = field(default_factory=list)
+    # R31: the host networks' fixed fees of the month's settlement statements (allocated to
+    # the plan when one is asked for); ``margin`` is revenue less usage wholesale and these.
+    host_fees: Decimal = ZERO
+    host_fee_statements: list = field(default_factory=list)
+    usage_margin: Decimal = ZERO  # usage retail less usage wholesale (the scenario's margin)
     # Collections beside DSO: what was owed on the period's last day, per currency, in
     # invoicing's aged-receivables buckets (invoicing.payments.selectors.aged_receivables).
     receivables_as_of: dt.date | None = None
@@ -665,6 +670,9 @@ class Kpis:
             "usageRetail": str(self.usage_retail),
             "wholesaleCost": str(self.wholesale),
             "margin": str(self.margin),
+            "hostNetworkFees": str(self.host_fees),
+            "hostNetworkFeeStatements": [statement.pk for statement in self.host_fee_statements],
+            "usageMargin": str(self.usage_margin),
             "roamingShare": _text(self.roaming_share),
             "usagePerSubscriber": {k: str(v) for k, v in self.usage_per_subscriber.items()},
             "billedGross": str(self.billed_gross),
@@ -748,6 +756,8 @@ def kpis(period: Period, *, brand_ids=None, plan_id=None) -> Kpis:
     dso = None
     if billed["gross"]:
         dso = (billed["unpaid"] / billed["gross"] * period.days).quantize(Decimal("0.1"))
+    hosts = host_network_fees(period, brand_ids=brand_ids)
+    host_fees = hosts.by_plan.get(plan_id, ZERO) if plan_id else hosts.total
     currency = (
         events.exclude(currency="").values_list("currency", flat=True).first()
         or invoices.values_list("currency", flat=True).first()
@@ -765,7 +775,10 @@ def kpis(period: Period, *, brand_ids=None, plan_id=None) -> Kpis:
         arpu=(revenue / active).quantize(Decimal("0.01")) if active else None,
         usage_retail=money["retail"],
         wholesale=money["spent"],
-        margin=revenue - money["spent"],
+        margin=revenue - money["spent"] - host_fees,
+        host_fees=host_fees,
+        host_fee_statements=hosts.statements if host_fees else [],
+        usage_margin=money["retail"] - money["spent"],
         roaming_retail=money["roaming"],
         roaming_share=_ratio(money["roaming"], money["retail"]),
         usage_by_service=by_service,
@@ -781,7 +794,7 @@ def kpis(period: Period, *, brand_ids=None, plan_id=None) -> Kpis:
         unbilled=money["unbilled"],
     )
     if not plan_id:
-        result.plans = plan_margins(period, brand_ids=brand_ids)
+        result.plans = plan_margins(period, brand_ids=brand_ids, hosts=hosts)
         # Invoices are not per plan: the receivables are the brands' only.
         result.receivables_as_of, result.receivables = aged_receivables_at_end(
             period, brand_ids=brand_ids
@@ -804,8 +817,103 @@ def aged_receivables_at_end(period: Period, *, brand_ids=None) -> tuple[dt.date,
     return as_of, totals
 
 
-def plan_margins(period: Period, *, brand_ids=None, summary: list | None = None) -> list[dict]:
+@dataclass
+class HostFees:
+    """A period's fixed host-network fees (R31) from its settlement statements, per plan."""
+
+    total: Decimal = ZERO
+    by_plan: dict = field(default_factory=dict)  # plan id (None: no SIM to allocate to) → fee
+    statements: list = field(default_factory=list)  # the statements they come from
+
+
+FIXED_FEE_KINDS = ("sim_fee", "platform_fee", "shortfall")  # settlement.models.LineKind
+
+
+def host_network_fees(period: Period, *, brand_ids=None) -> HostFees:
+    """The host networks' fixed fees of a period allocated to plans (R31).
+
+    For each host network's settlement statement of the month: its SIM fee, platform fee and
+    minimum-commitment shortfall lines, shared among plans by the SIMs the statement counted
+    (its subscriptions on the host network's SIMs active on any day of the statement's period,
+    settlement.selectors.active_sims) under each SIM's plan: the per-SIM fee falls on the
+    SIM's plan exactly; the platform fee and a shortfall in proportion. Each share is rounded
+    to the rated places (R2) and what rounding leaves goes to the plan with most SIMs, so the
+    shares add up to the statement's lines. A month without a statement has no fees here.
+    Brand scoping: a brand's plans bear their shares; what no plan bears is shown to users who
+    see every brand only.
+    """
+    from core.money import quantize_rated
+    from settlement.models import Statement, StatementLine
+
+    fees = HostFees()
+    statements = (
+        Statement.objects.filter(
+            partner__host_network__isnull=False,
+            run__period_year=period.start_date.year,
+            run__period_month=period.start_date.month,
+        )
+        .select_related("partner")
+        .order_by("pk")
+    )
+    brand_plans = (
+        None
+        if brand_ids is None
+        else set(Plan.objects.filter(brand_id__in=brand_ids).values_list("pk", flat=True))
+    )
+    for statement in statements:
+        amounts = list(
+            StatementLine.objects.filter(statement=statement, kind__in=FIXED_FEE_KINDS)
+            .order_by("position")
+            .values_list("amount", flat=True)
+        )
+        if not amounts:
+            continue
+        sims = dict(
+            Subscription.objects.filter(
+                sim__host_network_id=statement.partner.host_network_id,
+                activated_at__isnull=False,
+                activated_at__lt=statement.period_end,
+            )
+            .filter(Q(terminated_at__isnull=True) | Q(terminated_at__gt=statement.period_start))
+            .values("plan_id")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("plan_id", "n")
+        )
+        counted = sum(sims.values())
+        shares: dict = {}
+        for amount in amounts:
+            if not counted:
+                shares[None] = shares.get(None, ZERO) + amount
+                continue
+            part = {plan: quantize_rated(amount * n / counted) for plan, n in sims.items()}
+            largest = min(sims, key=lambda plan: (-sims[plan], plan))
+            part[largest] += amount - sum(part.values(), ZERO)
+            for plan, value in part.items():
+                shares[plan] = shares.get(plan, ZERO) + value
+        shown = {
+            plan: value
+            for plan, value in shares.items()
+            if brand_plans is None or plan in brand_plans
+        }
+        if not shown:
+            continue
+        fees.statements.append(statement)
+        for plan, value in shown.items():
+            fees.by_plan[plan] = fees.by_plan.get(plan, ZERO) + value
+            fees.total += value
+    return fees
+
+
+def plan_margins(
+    period: Period, *, brand_ids=None, summary: list | None = None, hosts: HostFees | None = None
+) -> list[dict]:
     """Retail (usage and fees invoiced) and wholesale cost per plan of a period.
+
+    ``wholesale`` is the usage's (R14, the events' wholesale amounts); ``host_fees`` the host
+    networks' fixed fees allocated to the plan where a settlement statement of the month exists
+    (``host_network_fees``, R31); ``margin`` is retail less both. ``hosts``: those fees already
+    read.
 
     ``summary``: the period's ``event_summary`` already read (every brand), so that the
     reconciliation does not scan the period's events again for it.
@@ -861,10 +969,18 @@ def plan_margins(period: Period, *, brand_ids=None, summary: list | None = None)
                                       "currency": item["invoice__currency"], "usage": ZERO,
                                       "fees": ZERO, "wholesale": ZERO})  # fmt: skip
         this["fees"] += item["amount"] or ZERO
+    hosts = hosts if hosts is not None else host_network_fees(period, brand_ids=brand_ids)
+    fee_plans = {plan for plan in hosts.by_plan if plan is not None}
+    for plan in Plan.objects.filter(pk__in=fee_plans - set(rows)).order_by("pk"):
+        rows[plan.pk] = {"plan": plan.pk, "code": plan.code, "currency": plan.currency,
+                         "usage": ZERO, "fees": ZERO, "wholesale": ZERO}  # fmt: skip
+    statements = [statement.pk for statement in hosts.statements]
     result = []
     for this in sorted(rows.values(), key=lambda r: r["code"]):
         this["retail"] = this["usage"] + this["fees"]
-        this["margin"] = this["retail"] - this["wholesale"]
+        this["host_fees"] = hosts.by_plan.get(this["plan"], ZERO)
+        this["margin"] = this["retail"] - this["wholesale"] - this["host_fees"]
+        this["statements"] = statements if this["plan"] in fee_plans else []
         result.append(
             {
                 key: (str(value) if isinstance(value, Decimal) else value)

@@ -5,6 +5,7 @@ Every figure links to the records behind it; the dashboard's KPI table exports a
 
 import contextlib
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -74,6 +75,13 @@ def _records_url(model: str, ids: list) -> list[tuple[str, str]]:
     return rows
 
 
+def _statements_url(statements) -> str:
+    """The settlement statement a figure comes from (the statement list for several)."""
+    if len(statements) == 1:
+        return reverse("settlement:statement-detail", args=[statements[0].pk])
+    return reverse("settlement:statement-list")
+
+
 class DashboardView(ModelPermissionMixin, generic.TemplateView):
     """KPIs of a period, trends, usage mix, top findings; ?_export=csv|xlsx for the KPIs."""
 
@@ -101,7 +109,11 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             ("ARPU", figures.arpu if figures.arpu is not None else "", invoices),
             ("Usage retail (rated)", figures.usage_retail, usage),
             ("Wholesale cost", figures.wholesale, usage),
-            ("Margin", figures.margin, usage),
+            ("Usage margin (usage retail − wholesale usage)", figures.usage_margin, usage),
+            ("Host-network fees (settlement statements)", figures.host_fees,
+             _statements_url(figures.host_fee_statements)),
+            ("Margin (revenue − wholesale − host-network fees)", figures.margin,
+             _statements_url(figures.host_fee_statements) if figures.host_fees else usage),
             ("Roaming share of usage retail",
              figures.roaming_share if figures.roaming_share is not None else "", usage),
             ("Billed gross", figures.billed_gross, invoices),
@@ -140,7 +152,7 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             figures = selectors.kpis(period, brand_ids=brands_of(request.user))
             rows = [(label, value) for label, value, _ in self.kpi_rows(figures)]
             rows += [(f"Plan {p['code']} {key}", p[key]) for p in figures.plans
-                     for key in ("usage", "fees", "wholesale", "margin")]  # fmt: skip
+                     for key in ("usage", "fees", "wholesale", "host_fees", "margin")]  # fmt: skip
             name = f"assurance-kpis-{period.start_date:%Y-%m}"
             if export == "csv":
                 out = io.StringIO()
@@ -218,6 +230,12 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             title="Revenue assurance",
             period=period,
             period_text=f"{period.start_date:%Y-%m}",
+            period_events=urlencode(
+                {
+                    "started_at_after": f"{period.start_date:%Y-%m-%d}",
+                    "started_at_before": f"{period.end_date - dt.timedelta(days=1):%Y-%m-%d}",
+                }
+            ),
             figures=figures,
             kpi_rows=self.kpi_rows(figures),
             charts=list(zip(charts, chart_data, strict=True)),
