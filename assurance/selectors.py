@@ -80,6 +80,69 @@ def period_closed(period: Period, *, now: dt.datetime | None = None) -> bool:
     return now >= period.end + dt.timedelta(days=_setting("ASSURANCE_CLOSE_DAYS", 5))
 
 
+@dataclass(frozen=True)
+class PeriodData:
+    """A period and what it holds for some brands: final invoices, usage events."""
+
+    period: Period
+    invoices: bool
+    usage: bool
+
+    @property
+    def has_data(self) -> bool:
+        return self.invoices or self.usage
+
+
+PICKER_MONTHS = 24
+
+
+def periods_with_data(
+    *, brand_ids=None, now: dt.datetime | None = None, count: int = PICKER_MONTHS
+) -> list[PeriodData]:
+    """The ``count`` periods up to the current one, newest first, with what each holds.
+
+    Invoices: one query for the months of their periods (final invoices and statements, as
+    the KPIs count them); usage: one EXISTS per month, which stops at the first event (a month
+    partition each on PostgreSQL).
+    """
+    now = now or timezone.now()
+    current = billing_period_containing(now, tz=settings.TIME_ZONE)
+    periods = list(reversed(periods_back(current, count)))
+    oldest = periods[-1]
+    invoiced = {
+        (month.year, month.month)
+        for month in _scope_invoices(
+            Invoice.objects.filter(
+                kind__in=BILLED_KINDS,
+                status__in=INVOICED_STATUSES,
+                period_start__gte=oldest.start,
+                period_start__lt=current.end,
+            ),
+            brand_ids=brand_ids,
+        ).datetimes("period_start", "month", tzinfo=timezone.get_default_timezone())
+    }
+    result = []
+    for period in periods:
+        events = _scope_events(events_of_period(period), brand_ids=brand_ids, plan_id=None)
+        result.append(
+            PeriodData(
+                period=period,
+                invoices=(period.start_date.year, period.start_date.month) in invoiced,
+                usage=events.exists(),
+            )
+        )
+    return result
+
+
+def default_period(*, brand_ids=None, now: dt.datetime | None = None) -> Period:
+    """The period a dashboard opens on: the latest with invoices or usage for the brands,
+    else the last closed one."""
+    for item in periods_with_data(brand_ids=brand_ids, now=now):
+        if item.has_data:
+            return item.period
+    return last_closed_period(now=now)
+
+
 def periods_back(period: Period, count: int) -> list[Period]:
     """``count`` periods ending with ``period``, oldest first."""
     periods = [period]

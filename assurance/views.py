@@ -36,13 +36,17 @@ from invoicing.selectors import invoices_visible_to
 TREND = 6
 
 
-def _month(text: str | None):
+def _month(text: str | None, *, brands=None, latest: bool = False):
+    """The period asked for as YYYY-MM; else the latest with data for the brands (``latest``)
+    or the last closed one."""
     if text:
         try:
             year, month = (int(part) for part in text.split("-"))
             return selectors.period_of(year=year, month=month)
         except (ValueError, TypeError):
             pass
+    if latest:
+        return selectors.default_period(brand_ids=brands)
     return selectors.last_closed_period()
 
 
@@ -148,8 +152,9 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
     def get(self, request, *args, **kwargs):
         export = request.GET.get("_export")
         if export in ("csv", "xlsx"):
-            period = _month(request.GET.get("period"))
-            figures = selectors.kpis(period, brand_ids=brands_of(request.user))
+            brands = brands_of(request.user)
+            period = _month(request.GET.get("period"), brands=brands, latest=True)
+            figures = selectors.kpis(period, brand_ids=brands)
             rows = [(label, value) for label, value, _ in self.kpi_rows(figures)]
             rows += [(f"Plan {p['code']} {key}", p[key]) for p in figures.plans
                      for key in ("usage", "fees", "wholesale", "host_fees", "margin")]  # fmt: skip
@@ -184,8 +189,12 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         brands = brands_of(user)
-        period = _month(self.request.GET.get("period"))
+        period = _month(self.request.GET.get("period"), brands=brands, latest=True)
         figures = selectors.kpis(period, brand_ids=brands)
+        picker = selectors.periods_with_data(brand_ids=brands)
+        if all(item.period != period for item in picker):  # a month outside the picker's
+            picker += selectors.periods_with_data(brand_ids=brands, now=period.start, count=1)
+            picker.sort(key=lambda item: item.period.start_date, reverse=True)
         trend = [selectors.kpis(p, brand_ids=brands) for p in selectors.periods_back(period, TREND)]
         labels = [f"{k.period.start_date:%Y-%m}" for k in trend]
         links = [f"?period={label}" for label in labels]
@@ -230,6 +239,7 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             title="Revenue assurance",
             period=period,
             period_text=f"{period.start_date:%Y-%m}",
+            picker=picker,
             period_events=urlencode(
                 {
                     "started_at_after": f"{period.start_date:%Y-%m-%d}",

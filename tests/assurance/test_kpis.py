@@ -141,3 +141,33 @@ def test_fixed_fees_are_shared_by_the_sims_plans_and_add_up_to_the_statement():
                             other.pk: Decimal("0.300000") + Decimal("33.333333")}  # fmt: skip
     assert fees.total == Decimal("100.900000") and fees.statements == [statement]
     assert host_network_fees(period, brand_ids=[-1]).total == Decimal("0")
+
+
+@time_machine.travel("2026-12-10 09:00:00+01:00", tick=False)
+def test_dashboard_opens_on_the_latest_period_with_data_of_the_users_brands(
+    october,  # noqa: F811
+    finance,
+    make_user,
+    console_client_for,
+):
+    from assurance.selectors import default_period, last_closed_period
+    from catalog import services as catalog_services
+    from catalog.models import BrandScope
+
+    # November, the last closed period, holds nothing: October has the invoices and usage.
+    assert last_closed_period().start_date.month == 11
+    page = console_client_for(finance).get("/assurance/").content.decode()
+    assert "Revenue assurance · 2026-10" in page
+    assert '<option value="2026-10" selected>2026-10 · invoices and usage</option>' in page
+    assert '<option value="2026-11" class="muted">2026-11 · no data</option>' in page
+    # A month outside the picker's two years is still listed once asked for.
+    old = console_client_for(finance).get("/assurance/?period=2023-01").content.decode()
+    assert '<option value="2023-01" selected class="muted">2023-01 · no data</option>' in old
+
+    # Another brand's user: none of it is theirs, the last closed period it is.
+    brand = catalog_services.brand_save(code="IPSUM", name="Ipsum Mobile")
+    assert default_period(brand_ids=[brand.pk]).start_date.month == 11
+    user = make_user("ipsum-finance", "finance")
+    BrandScope.objects.create(user=user, brand=brand)
+    theirs = console_client_for(user).get("/assurance/").content.decode()
+    assert "Revenue assurance · 2026-11" in theirs and "2026-10 · no data" in theirs
