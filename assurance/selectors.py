@@ -2,8 +2,9 @@
 
 Every figure is one set-based query over the usage store (the month partitions of
 ``charging_usageevent`` are pruned by the ``started_at`` range) or over invoices; nothing is
-read row by row. Wholesale cost is read through ``wholesale_cost`` only: today the wholesale
-amounts the rated events carry (R14); settlement's partner statements can take its place there.
+read row by row. Wholesale cost of usage is read through ``wholesale_cost`` only: the wholesale
+amounts the rated events carry (R14); the host networks' fixed fees (R31) come from settlement's
+statements (``host_network_fees``) and enter the margin.
 """
 
 import datetime as dt

@@ -254,11 +254,13 @@ def _streamed_grouping():
         yield
         return
     with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_hashagg')")
+        (before,) = cursor.fetchone()
         cursor.execute("SELECT set_config('enable_hashagg', 'off', true)")
         try:
             yield
         finally:
-            cursor.execute("SELECT set_config('enable_hashagg', 'on', true)")
+            cursor.execute("SELECT set_config('enable_hashagg', %s, true)", [before])
 
 
 class _Laps:
