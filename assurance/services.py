@@ -7,6 +7,7 @@ same finding, refreshed; seen again after it was fixed, it is reopened and count
 recurrence.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -131,21 +132,18 @@ def chain_findings(period: Period, chain: selectors.Chain) -> list[Detected]:
             FindingKind.FILE_BALANCE, f"file:{usage_file.pk}",
             f"{usage_file.name}: read {usage_file.records_read} ≠ accepted + rejected + "
             "duplicates", FILE, [usage_file.pk], 1))  # fmt: skip
-    stored = dict(
-        UsageEvent.objects.filter(usage_file_id__in=loaded.values("pk"))
-        .values("usage_file_id")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("usage_file_id", "n")
-    )
-    for usage_file in loaded:
+    stored = chain.events_per_file  # the loaded files' events, read with the chain
+    rating_off = [usage_file for usage_file in loaded
+                  if stored.get(usage_file.pk, 0) != usage_file.records_accepted]  # fmt: skip
+    ids = _ids_by_group(
+        UsageEvent.objects.filter(usage_file_id__in=[f.pk for f in rating_off]), ["usage_file_id"]
+    ) if rating_off else {}  # fmt: skip
+    for usage_file in rating_off:
         events = stored.get(usage_file.pk, 0)
-        if events == usage_file.records_accepted:
-            continue
         found.append(Detected(
             FindingKind.RATING_BALANCE, f"file:{usage_file.pk}",
             f"{usage_file.name}: {usage_file.records_accepted} accepted, {events} rated or in "
-            "error", EVENT, _ids(UsageEvent.objects.filter(usage_file_id=usage_file.pk)), events,
+            "error", EVENT, ids.get((usage_file.pk,), []), events,
         ))  # fmt: skip
     total = chain.total
     if total.difference:
@@ -217,6 +215,54 @@ def _event_findings(kind, period, events, key, title, *, amount="retail_amount")
     return found
 
 
+def _summary_findings(kind, summary, keep, *, count: str, amount: str, title, ids):
+    """Findings by account from the period's event summary: the rows ``keep`` selects, their
+    ``count`` and ``amount`` summed per account (accounts with none left out), ids by ``ids``."""
+    accounts: dict[int, list] = {}
+    for row in summary:
+        if keep(row) and getattr(row, count):
+            this = accounts.setdefault(row.billing_account_id, [0, ZERO, ""])
+            this[0] += getattr(row, count)
+            this[1] += getattr(row, amount)
+            this[2] = max(this[2], row.currency or "")
+    if not accounts:
+        return []
+    order = sorted(accounts, key=lambda account: (account is None, account or 0))  # NULLS LAST
+    brands = _brand_of_accounts(account for account in order if account is not None)
+    record_ids = ids(order)
+    return [
+        Detected(kind, f"billing_account_id:{account}", title(account, number), EVENT,
+                 record_ids.get(account, []), number, money, currency,
+                 brands.get(account))
+        for account in order
+        for number, money, currency in [accounts[account]]
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def _streamed_grouping():
+    """Group rows in the order an index gives them, not in a hash table (PostgreSQL only).
+
+    Grouping a month of events by (subscription, start) makes about one group per event: a
+    hash table of a million entries costs more than walking the (subscription, time) index,
+    whose entries come sorted and hold both keys (an index-only scan on a vacuumed partition),
+    but the planner prices the hash lower. Inside the reconciliation's transaction only.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_hashagg')")
+        (before,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('enable_hashagg', 'off', true)")
+        try:
+            yield
+        finally:
+            cursor.execute("SELECT set_config('enable_hashagg', %s, true)", [before])
+
+
 class _Laps:
     """Seconds each check took, into ``timings`` (the benchmark prints them)."""
 
@@ -231,24 +277,38 @@ class _Laps:
 
 
 def leakage_findings(
-    period: Period, *, now: dt.datetime, timings: dict | None = None
+    period: Period,
+    *,
+    now: dt.datetime,
+    timings: dict | None = None,
+    summary: list[selectors.SummaryRow] | None = None,
 ) -> list[Detected]:
-    """The leakage checks of a period (issue 18), each grouped by what a person fixes."""
+    """The leakage checks of a period (issue 18), each grouped by what a person fixes.
+
+    Each check is one set-based query; the checks by account or plan (unbilled, wholesale
+    with no retail, plan margin) read the period's event summary (``selectors.event_summary``,
+    the chain's, or read here) and then fetch only their findings' record ids.
+    """
     found: list[Detected] = []
+    if summary is None:
+        summary = selectors.event_summary(period)
     events = selectors.events_of_period(period)
     rated = events.filter(rating_status=RatingStatus.RATED)
     closed = selectors.period_closed(period, now=now)
     label = f"{period.start_date:%Y-%m}"
     lap = _Laps(timings)
 
-    # Rated usage on no invoice after the period closed.
+    # Rated usage on no invoice after the period closed: from the period's event summary.
     if closed:
-        unbilled = rated.annotate(invoiced=selectors.on_an_invoice()).filter(
-            invoiced=False, retail_amount__gt=0
-        )
-        found += _event_findings(FindingKind.UNBILLED, period, unbilled, "billing_account_id",
-                                 lambda r: f"{r['count']} rated event(s) of account "
-                                 f"{r['billing_account_id']} on no invoice of {label}")  # fmt: skip
+        found += _summary_findings(
+            FindingKind.UNBILLED, summary,
+            lambda r: r.rating_status == RatingStatus.RATED and not r.invoiced,
+            count="charged", amount="charged_retail",
+            title=lambda account, count: f"{count} rated event(s) of account {account} on no "
+            f"invoice of {label}",
+            ids=lambda accounts: selectors.unbilled_event_ids(period, accounts=accounts,
+                                                              limit=Finding.RECORDS_KEPT),
+        )  # fmt: skip
 
     lap("unbilled")
     # Usage on a suspended, barred (outgoing) or terminated subscription.
@@ -314,15 +374,18 @@ def leakage_findings(
 
     lap("zero_rated")
     # Duplicate charges: same subscription, start, service and quantity, other record ids (R17
-    # keeps a record id once per source). First the (subscription, start) pairs seen twice, on
-    # two narrow keys; then only their events are grouped with the amounts.
-    pairs = list(
-        rated.values("subscription_id", "started_at")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .order_by()
-        .values_list("subscription_id", "started_at")
-    )  # no LIMIT: it would turn the hash aggregate into a walk of the (subscription, time) index
+    # keeps a record id once per source). First the (subscription, start) pairs seen twice among
+    # all the period's events (a superset of the rated ones: the twins below are rated only),
+    # read from the (subscription, time) index alone, in its order; then only their events are
+    # grouped with the amounts.
+    with _streamed_grouping():
+        pairs = list(
+            events.values("subscription_id", "started_at")
+            .annotate(n=Count("*"))
+            .filter(n__gt=1)
+            .order_by()
+            .values_list("subscription_id", "started_at")
+        )
     suspects = rated.filter(
         subscription_id__in={pair[0] for pair in pairs}, started_at__in={pair[1] for pair in pairs}
     )
@@ -351,20 +414,27 @@ def leakage_findings(
             row["count"], extra, row["currency"] or "", brands.get(row["account"])))  # fmt: skip
 
     lap("duplicate_charge")
-    # Wholesale cost with no retail event (a cost the rating could not bill).
+    # Wholesale cost with no retail event (a cost the rating could not bill): from the summary.
     orphan = (
         selectors.wholesale_cost(events)
         .filter(cost__gt=0)
         .exclude(rating_status=RatingStatus.RATED)
     )
-    found += _event_findings(
-        FindingKind.WHOLESALE_NO_RETAIL, period, orphan, "billing_account_id",
-        lambda r: f"{r['count']} event(s) of account {r['billing_account_id']} with a "
-        "wholesale cost and no retail charge", amount="cost")  # fmt: skip
+    found += _summary_findings(
+        FindingKind.WHOLESALE_NO_RETAIL, summary, lambda r: r.rating_status != RatingStatus.RATED,
+        count="costly", amount="costly_cost",
+        title=lambda account, count: f"{count} event(s) of account {account} with a wholesale "
+        "cost and no retail charge",
+        ids=lambda accounts: {
+            key[0]: ids for key, ids in _ids_by_group(
+                orphan.filter(selectors.of_accounts(accounts)),
+                ["billing_account_id"]).items()
+        },
+    )  # fmt: skip
 
     lap("wholesale_no_retail")
     # Plans whose wholesale cost exceeds their retail (usage and fees invoiced).
-    for plan in selectors.plan_margins(period):
+    for plan in selectors.plan_margins(period, summary=summary):
         if Decimal(plan["wholesale"]) > Decimal(plan["retail"]):
             brand = PlanVersion.objects.filter(plan_id=plan["plan"]).values_list(
                 "plan__brand_id", flat=True).first()  # fmt: skip
@@ -451,20 +521,84 @@ def findings_keep(*, period: Period, detected: list[Detected], now: dt.datetime)
         else:
             seen.append(finding)
     # In bulk, with their history rows: a period of many accounts raises thousands at once.
-    bulk_create_with_history(created, Finding, batch_size=1000,
-                             default_change_reason="found")  # fmt: skip
     fields = [*UPDATED_FIELDS, "state", "recurrences", "fixed_at"]
-    if seen:
-        bulk_update_with_history(seen, Finding, fields, batch_size=1000,
-                                 default_change_reason="seen again")  # fmt: skip
-    if reopened:
-        bulk_update_with_history(reopened, Finding, fields, batch_size=1000,
-                                 default_change_reason="came back after it was fixed")  # fmt: skip
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # One UPDATE … FROM unnest() per batch, and each history row copied by the database
+        # from the row it records: Django's bulk_update writes a CASE per field and row, which
+        # for the thousands of findings of a daily rerun costs far more than the checks.
+        Finding.objects.bulk_create(created, batch_size=1000)
+        _findings_update(seen, fields)
+        _findings_update(reopened, fields)
+        _history_copy(created, "+", "found")
+        _history_copy(seen, "~", "seen again")
+        _history_copy(reopened, "~", "came back after it was fixed")
+    else:
+        bulk_create_with_history(created, Finding, batch_size=1000,
+                                 default_change_reason="found")  # fmt: skip
+        if seen:
+            bulk_update_with_history(seen, Finding, fields, batch_size=1000,
+                                     default_change_reason="seen again")  # fmt: skip
+        if reopened:
+            bulk_update_with_history(
+                reopened, Finding, fields, batch_size=1000,
+                default_change_reason="came back after it was fixed",
+            )  # fmt: skip
     by_print = {finding.fingerprint: finding for finding in (*created, *seen, *reopened)}
     if created and created[0].pk is None:  # databases that return no ids from bulk_create
         by_print.update(Finding.objects.filter(fingerprint__in=[f.fingerprint for f in created])
                         .in_bulk(field_name="fingerprint"))  # fmt: skip
     return [by_print[key] for key in prints]
+
+
+def _findings_update(findings: list[Finding], names: list[str], batch: int = 1000) -> None:
+    """Write these fields of the findings: one UPDATE … FROM unnest() per batch (PostgreSQL)."""
+    from django.db import connection
+
+    if not findings:
+        return
+    columns = [Finding._meta.get_field("id"), *(Finding._meta.get_field(n) for n in names)]
+    table = connection.ops.quote_name(Finding._meta.db_table)
+    sets = ", ".join(
+        f"{connection.ops.quote_name(f.column)} = v.{connection.ops.quote_name(f.column)}"
+        for f in columns[1:]
+    )
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+    names_sql = ", ".join(connection.ops.quote_name(f.column) for f in columns)
+    sql = (f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({names_sql}) "
+           f"WHERE {table}.id = v.id")  # fmt: skip
+    with connection.cursor() as cursor:
+        for start in range(0, len(findings), batch):
+            rows = findings[start : start + batch]
+            params = [
+                [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows]
+                for f in columns
+            ]
+            cursor.execute(sql, params)
+
+
+def _history_copy(findings: list[Finding], history_type: str, reason: str) -> None:
+    """Write the history rows of these findings as they now are (simple_history's fields),
+    copied by the database from the findings' rows (PostgreSQL)."""
+    from django.db import connection
+
+    if not findings or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
+    history = Finding.history.model
+    tracked = [field.column for field in history.tracked_fields]
+    quote = connection.ops.quote_name
+    user = history.get_default_history_user(findings[0])
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} "
+        f"({', '.join(quote(c) for c in tracked)}, history_date, history_change_reason, "
+        f"history_type, history_user_id) "
+        f"SELECT {', '.join(quote(c) for c in tracked)}, %s, %s, %s, %s "
+        f"FROM {quote(Finding._meta.db_table)} WHERE id = ANY(%s) ORDER BY id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), reason, history_type,
+                             getattr(user, "pk", None), [f.pk for f in findings]])  # fmt: skip
 
 
 def _work_mem() -> None:
@@ -499,7 +633,7 @@ def reconciliation_run(
         lap("chain")
         detected = chain_findings(period, chain)
         lap("chain_findings")
-        detected += leakage_findings(period, now=now, timings=timings)
+        detected += leakage_findings(period, now=now, timings=timings, summary=chain.summary)
         lap = _Laps(timings)
     with transaction.atomic():
         findings = findings_keep(period=period, detected=detected, now=now)

@@ -5,6 +5,7 @@ Every figure links to the records behind it; the dashboard's KPI table exports a
 
 import contextlib
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -35,13 +36,17 @@ from invoicing.selectors import invoices_visible_to
 TREND = 6
 
 
-def _month(text: str | None):
+def _month(text: str | None, *, brands=None, latest: bool = False):
+    """The period asked for as YYYY-MM; else the latest with data for the brands (``latest``)
+    or the last closed one."""
     if text:
         try:
             year, month = (int(part) for part in text.split("-"))
             return selectors.period_of(year=year, month=month)
         except (ValueError, TypeError):
             pass
+    if latest:
+        return selectors.default_period(brand_ids=brands)
     return selectors.last_closed_period()
 
 
@@ -74,6 +79,13 @@ def _records_url(model: str, ids: list) -> list[tuple[str, str]]:
     return rows
 
 
+def _statements_url(statements) -> str:
+    """The settlement statement a figure comes from (the statement list for several)."""
+    if len(statements) == 1:
+        return reverse("settlement:statement-detail", args=[statements[0].pk])
+    return reverse("settlement:statement-list")
+
+
 class DashboardView(ModelPermissionMixin, generic.TemplateView):
     """KPIs of a period, trends, usage mix, top findings; ?_export=csv|xlsx for the KPIs."""
 
@@ -101,26 +113,51 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             ("ARPU", figures.arpu if figures.arpu is not None else "", invoices),
             ("Usage retail (rated)", figures.usage_retail, usage),
             ("Wholesale cost", figures.wholesale, usage),
-            ("Margin", figures.margin, usage),
+            ("Usage margin (usage retail − wholesale usage)", figures.usage_margin, usage),
+            ("Host-network fees (settlement statements)", figures.host_fees,
+             _statements_url(figures.host_fee_statements)),
+            ("Margin (revenue − wholesale − host-network fees)", figures.margin,
+             _statements_url(figures.host_fee_statements) if figures.host_fees else usage),
             ("Roaming share of usage retail",
              figures.roaming_share if figures.roaming_share is not None else "", usage),
             ("Billed gross", figures.billed_gross, invoices),
             ("Unpaid gross", figures.unpaid_gross, invoices),
             ("DSO (days)", figures.dso_days if figures.dso_days is not None else "", invoices),
+            *self.receivable_rows(figures),
             ("Unbilled usage", figures.unbilled, f"{findings}?{urlencode({'kind': 'unbilled'})}"),
         ] + [
             (f"{service} per subscriber", _quantity(service, value), f"{usage}?service={service}")
             for service, value in figures.usage_per_subscriber.items()
         ] + [(f"Period {period}", "", "")][:0]  # fmt: skip
 
+    def receivable_rows(self, figures) -> list[tuple[str, object, str]]:
+        """Aged receivables on the period's last day, each bucket linking to its invoices."""
+        from invoicing.payments.selectors import BUCKETS
+
+        if figures.receivables_as_of is None:
+            return []
+        drill = reverse("invoicing:aged-receivables-invoices")
+        as_of = f"{figures.receivables_as_of:%Y-%m-%d}"
+        rows = []
+        for total in figures.receivables:
+            for name, label, *_ in BUCKETS:
+                query = urlencode({"as_of": as_of, "bucket": name, "currency": total.currency})
+                rows.append((f"Receivables {label} on {as_of} ({total.currency})",
+                             total.buckets[name], f"{drill}?{query}"))  # fmt: skip
+        if not rows:  # nothing owed that day: say so, with the (empty) list behind it
+            query = urlencode({"as_of": as_of})
+            rows.append((f"Receivables on {as_of}", "0.00", f"{drill}?{query}"))
+        return rows
+
     def get(self, request, *args, **kwargs):
         export = request.GET.get("_export")
         if export in ("csv", "xlsx"):
-            period = _month(request.GET.get("period"))
-            figures = selectors.kpis(period, brand_ids=brands_of(request.user))
+            brands = brands_of(request.user)
+            period = _month(request.GET.get("period"), brands=brands, latest=True)
+            figures = selectors.kpis(period, brand_ids=brands)
             rows = [(label, value) for label, value, _ in self.kpi_rows(figures)]
             rows += [(f"Plan {p['code']} {key}", p[key]) for p in figures.plans
-                     for key in ("usage", "fees", "wholesale", "margin")]  # fmt: skip
+                     for key in ("usage", "fees", "wholesale", "host_fees", "margin")]  # fmt: skip
             name = f"assurance-kpis-{period.start_date:%Y-%m}"
             if export == "csv":
                 out = io.StringIO()
@@ -152,8 +189,12 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         brands = brands_of(user)
-        period = _month(self.request.GET.get("period"))
+        period = _month(self.request.GET.get("period"), brands=brands, latest=True)
         figures = selectors.kpis(period, brand_ids=brands)
+        picker = selectors.periods_with_data(brand_ids=brands)
+        if all(item.period != period for item in picker):  # a month outside the picker's
+            picker += selectors.periods_with_data(brand_ids=brands, now=period.start, count=1)
+            picker.sort(key=lambda item: item.period.start_date, reverse=True)
         trend = [selectors.kpis(p, brand_ids=brands) for p in selectors.periods_back(period, TREND)]
         labels = [f"{k.period.start_date:%Y-%m}" for k in trend]
         links = [f"?period={label}" for label in labels]
@@ -198,6 +239,13 @@ class DashboardView(ModelPermissionMixin, generic.TemplateView):
             title="Revenue assurance",
             period=period,
             period_text=f"{period.start_date:%Y-%m}",
+            picker=picker,
+            period_events=urlencode(
+                {
+                    "started_at_after": f"{period.start_date:%Y-%m-%d}",
+                    "started_at_before": f"{period.end_date - dt.timedelta(days=1):%Y-%m-%d}",
+                }
+            ),
             figures=figures,
             kpi_rows=self.kpi_rows(figures),
             charts=list(zip(charts, chart_data, strict=True)),

@@ -2,7 +2,8 @@
 
 Builds October 2026 with N usage events on the scenario's catalogue, then times one
 ``reconciliation_run`` (R33 chain per source and in total, and every leakage check, findings
-kept) over it. The events come from the rating benchmark's generator (benchmarks.rating): a
+kept) over it, and a second one of the same period (the daily rerun: findings seen again).
+The events come from the rating benchmark's generator (benchmarks.rating): a
 file of ``--seed-records`` records is generated and rated through the real ingestion path, then
 its events are copied in the database (each copy under new record ids, a few seconds later)
 until the period holds N; the file counts are raised to match, so the chain balances. No bill
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.common import Stopwatch, max_rss_bytes, mb, per_second, print_result, setup_django
 
-TARGET_SECONDS = 60
+TARGET_SECONDS = 10  # issue 18: 1M events in seconds
 
 
 def multiply_events(*, target: int) -> int:
@@ -51,7 +52,11 @@ def multiply_events(*, target: int) -> int:
             f"ORDER BY g, id LIMIT %s",
             [copies, target - have],
         )
-        cursor.execute(f"ANALYZE {table}")
+        # What autovacuum does to a month partition long before its period is reconciled
+        # (five days after it closed at the earliest): hint bits set, the visibility map
+        # written (index-only scans), statistics gathered. Without it the first reader of a
+        # freshly copied million rows pays for writing them all again.
+        cursor.execute(f"VACUUM (ANALYZE) {table}")
     added = UsageEvent.objects.count() - have
     usage_file = UsageFile.objects.get()
     usage_file.records_read += added
@@ -81,6 +86,9 @@ def run(*, events: int, seed_records: int, subscriptions: int) -> dict:
     now = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
     with Stopwatch() as reconciling:
         outcome = reconciliation_run(year=2026, month=10, now=now, trigger="benchmark")
+    # The daily job reruns a period: every finding is then seen again and refreshed.
+    with Stopwatch() as rerunning:
+        again = reconciliation_run(year=2026, month=10, now=now, trigger="benchmark")
     total_row = outcome.reconciliation.rows.get(source="")
     figures = {
         "benchmark": "assurance",
@@ -98,6 +106,8 @@ def run(*, events: int, seed_records: int, subscriptions: int) -> dict:
         "balanced": outcome.reconciliation.balanced,
         "max_rss_bytes": max_rss_bytes(),
         "seconds_per_step": outcome.timings,
+        "rerun_s": round(rerunning.seconds, 2),
+        "rerun_findings_kept_s": again.timings.get("findings_kept"),
         "target_s": TARGET_SECONDS,
         "meets_target": reconciling.seconds <= TARGET_SECONDS,
     }
@@ -108,6 +118,9 @@ def run(*, events: int, seed_records: int, subscriptions: int) -> dict:
           f"{reconciling.seconds:.2f} s = {figures['events_per_s']:,} events/s; "
           f"{figures['findings']:,} findings; peak memory {memory}")  # fmt: skip
     print("seconds per step: " + ", ".join(f"{k} {v}" for k, v in outcome.timings.items()))
+    print(f"the same period again (every finding seen again, refreshed with its history): "
+          f"{rerunning.seconds:.2f} s, of which findings kept "
+          f"{again.timings.get('findings_kept')} s")  # fmt: skip
     return figures
 
 

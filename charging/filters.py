@@ -94,6 +94,8 @@ class UsageEventFilter(ConsoleFilter):
         method="filter_billing_account", label="Billing account number"
     )
     record_id = django_filters.CharFilter(method="filter_record_id", label="Record id")
+    # The events a plan's figure sums (the assurance's plan margins link here with a period).
+    plan = django_filters.NumberFilter(field_name="plan_version__plan_id", label="Plan number")
 
     class Meta:
         model = UsageEvent
@@ -109,6 +111,7 @@ class UsageEventFilter(ConsoleFilter):
             "subscription",
             "billing_account",
             "record_id",
+            "plan",
         ]
 
     def filter_msisdn(self, queryset, name, value):

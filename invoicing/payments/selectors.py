@@ -263,22 +263,32 @@ class AgingRow:
         return [(name, self.buckets[name]) for name in BUCKET_NAMES]
 
 
-def receivable_invoices(*, user, as_of: dt.date) -> QuerySet[Invoice]:
-    """Return the invoices a user may see with something left to pay on a day."""
+def receivable_invoices(
+    *, user, as_of: dt.date, invoices: QuerySet[Invoice] | None = None
+) -> QuerySet[Invoice]:
+    """Return the invoices a user may see with something left to pay on a day.
+
+    ``invoices``: the invoices to read instead of those the user may see (already scoped by
+    the caller, e.g. the assurance KPIs by brand); ``user`` is then not read.
+    """
     from invoicing.selectors import invoices_visible_to
 
-    invoices = invoices_visible_to(user).filter(
+    if invoices is None:
+        invoices = invoices_visible_to(user)
+    invoices = invoices.filter(
         kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, issue_date__lte=as_of
     )
     return invoices_with_amount_due(invoices).filter(amount_due__gt=0)
 
 
-def aged_receivables(*, user, as_of: dt.date) -> tuple[list[AgingRow], list[AgingRow]]:
+def aged_receivables(
+    *, user, as_of: dt.date, invoices: QuerySet[Invoice] | None = None
+) -> tuple[list[AgingRow], list[AgingRow]]:
     """Return (rows per currency and account, totals per currency) of what is owed on a day,
-    in buckets of days past due (one query)."""
+    in buckets of days past due (one query); ``invoices`` as in ``receivable_invoices``."""
     rows: dict[tuple, AgingRow] = {}
     totals: dict[str, AgingRow] = {}
-    values = receivable_invoices(user=user, as_of=as_of).values_list(
+    values = receivable_invoices(user=user, as_of=as_of, invoices=invoices).values_list(
         "currency", "billing_account_id", "billing_account__number", "billing_account__name",
         "due_date", "amount_due",
     )  # fmt: skip

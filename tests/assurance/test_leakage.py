@@ -74,3 +74,41 @@ def test_billing_the_period_clears_the_unbilled_and_fee_findings():
     assert (total.rated_retail, total.invoiced_usage, total.rounding, total.difference) == (
         Decimal("1.234567"), Decimal("1.23"), Decimal("0.004567"), Decimal("0"))  # fmt: skip
     assert Finding.objects.filter(kind=FindingKind.UNBILLED).count() == 0
+
+
+def test_a_rerun_refreshes_its_findings_and_their_history_in_bulk(django_user_model):
+    from assurance.models import FindingState
+    from assurance.services import finding_update
+
+    world = world_build()
+    plan_add(world, "ADV", fee="30.00")
+    alice = subscription_add(world, account_add(world, name="Alice"), "ADV",
+                             active_from=dt.date(2026, 10, 1))  # fmt: skip
+    first = event_add(alice, at=AT, amount="1.000000")
+    (unbilled,) = by_kind(reconciliation_run(year=2026, month=10, now=NOW).findings)[
+        FindingKind.UNBILLED
+    ]
+    (fee,) = by_kind(Finding.objects.all())[FindingKind.NO_RECURRING_FEE]
+    finding_update(finding=fee, user=django_user_model.objects.create(username="fin"),
+                   state=FindingState.FIXED, comment="invoiced by hand")  # fmt: skip
+    second = event_add(alice, at=AT + dt.timedelta(hours=1), amount="0.250000")
+
+    later = NOW + dt.timedelta(days=1)
+    again = by_kind(reconciliation_run(year=2026, month=10, now=later).findings)
+
+    (same,) = again[FindingKind.UNBILLED]
+    same.refresh_from_db()
+    assert same.pk == unbilled.pk and same.last_seen_at == later
+    assert (same.amount_at_risk, same.record_count) == (Decimal("1.250000"), 2)
+    assert same.records["ids"] == [first.pk, second.pk] and same.title.startswith("2 rated")
+    kept = same.history.order_by("history_id")
+    assert [h.history_change_reason for h in kept] == ["found", "seen again"]
+    assert [h.history_type for h in kept] == ["+", "~"]
+    assert (kept[0].amount_at_risk, kept[1].amount_at_risk) == (Decimal("1.000000"),
+                                                                Decimal("1.250000"))  # fmt: skip
+    (back,) = again[FindingKind.NO_RECURRING_FEE]
+    back.refresh_from_db()
+    assert (back.pk, back.state, back.recurrences, back.fixed_at) == (
+        fee.pk, FindingState.OPEN, 1, None)  # fmt: skip
+    assert back.history.latest("history_id").history_change_reason == (
+        "came back after it was fixed")  # fmt: skip
