@@ -182,6 +182,7 @@ def bill_run_start(*, bill_run: BillRun) -> BillRun:
         run.status_detail = ""
         run.save()
         BillRunError.objects.filter(bill_run=run).delete()
+        _without_jit()
         remaining = _remaining_accounts(run).count()
         already = Invoice.objects.filter(bill_run=run).count()
         BillRun.objects.filter(pk=run.pk).update(
@@ -192,6 +193,17 @@ def bill_run_start(*, bill_run: BillRun) -> BillRun:
         )
     run.refresh_from_db()
     return run
+
+
+def _without_jit() -> None:
+    """Turn PostgreSQL's JIT off for this transaction: the query over every account of a run
+    is estimated costly enough to be compiled, which took longer than running it (0.9 s of
+    compiling for 0.6 s of work at 100,000 accounts)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit TO OFF")
 
 
 def _remaining_accounts(run: BillRun):
@@ -217,7 +229,9 @@ def bill_run_part(
     accounts = _remaining_accounts(run)
     if parts > 1:
         accounts = accounts.annotate(part=F("pk") % parts).filter(part=part)
-    remaining = list(accounts.values_list("pk", flat=True))
+    with transaction.atomic():
+        _without_jit()
+        remaining = list(accounts.values_list("pk", flat=True))
     cache: dict = {}
     try:
         for number, index in enumerate(range(0, len(remaining), chunk_size), start=1):
