@@ -1,25 +1,29 @@
 """How fast a bill run drafts and issues invoices, and renders their PDFs:
-``python -m benchmarks.billrun [--accounts 100000] [--events 3000000] [--pdfs 40]``.
+``python -m benchmarks.billrun [--accounts 100000] [--events 3000000] [--pdfs 40] [--parts 2]``.
 
 On PostgreSQL only. Loads, with set-based SQL (``INSERT … SELECT generate_series``), a brand
 with a 19.99 monthly plan in advance, N postpaid accounts of one subscription each (nine in ten
 active since September, one in ten from a day in October) and M rated usage events spread over
 October, then times
 
-- the draft run: ``bill_run_execute`` over every account (invoices per second);
+- the draft run over every account (invoices per second): ``bill_run_start``, then ``--parts``
+  worker processes each running ``bill_run_part_task`` on its part of the accounts, as that
+  many Celery workers do (``--parts 1``: ``bill_run_execute`` in this process);
 - issuing: ``bill_run_issue``, numbers from the locked counter row, no PDFs (invoices/s);
 - PDFs: ``invoice_document_render`` of K issued invoices in this process (one worker), beside
-  WeasyPrint alone rendering the HTML of the first of them K times (PDFs per second, and the
-  ratio of the two);
+  WeasyPrint alone rendering the HTML of the first of them K times, the two in turn (PDFs per
+  second, and the ratio of the two);
 
 checks that every account got exactly one invoice and that the totals add up, and reports the
-process's peak memory. By default it works in a throwaway database (``test_<name>_bench_<pid>``
-created with the migrations and dropped afterwards). Ends with ``RESULT {json}``.
+peak memory of this process and of a draft worker. By default it works in a throwaway database
+(``test_<name>_bench_<pid>`` created with the migrations and dropped afterwards). Ends with
+``RESULT {json}``.
 """
 
 import argparse
 import datetime as dt
 import os
+import resource
 from decimal import Decimal
 
 from benchmarks.common import (
@@ -137,23 +141,63 @@ def pdf_rates(invoices: list, count: int) -> dict:
     invoices = invoices[:count]
     html = documents.invoice_html(invoices[0])
     HTML(string=html).write_pdf()  # warm up fonts and caches for both
-    with Stopwatch() as alone:
-        for _ in invoices:
+    alone_seconds = ours_seconds = 0.0
+    # Turn about, one of each, so that both see the same load on a shared machine.
+    for invoice in invoices:
+        with Stopwatch() as alone:
             HTML(string=html, base_url=".").write_pdf()
-    with Stopwatch() as ours:
-        for invoice in invoices:
+        with Stopwatch() as ours:
             documents.invoice_document_render(invoice=invoice, force=True)
+        alone_seconds += alone.seconds
+        ours_seconds += ours.seconds
     pages = documents.pdf_bytes(html)[1]
     return {
         "pdfs": len(invoices),
         "pdf_pages_each": pages,
-        "pdfs_per_s": round(per_second(len(invoices), ours.seconds), 2),
-        "weasyprint_alone_pdfs_per_s": round(per_second(len(invoices), alone.seconds), 2),
-        "pdf_ratio": round(alone.seconds / ours.seconds, 3) if ours.seconds else None,
+        "pdfs_per_s": round(per_second(len(invoices), ours_seconds), 2),
+        "weasyprint_alone_pdfs_per_s": round(per_second(len(invoices), alone_seconds), 2),
+        "pdf_ratio": round(alone_seconds / ours_seconds, 3) if ours_seconds else None,
     }
 
 
-def run(*, accounts: int, events: int, pdfs: int, chunk: int, in_place: bool = False) -> dict:
+def _draft_part(run_id: int, part: int, parts: int, chunk: int) -> None:
+    """One worker process: the body of the Celery task that drafts a part of a run."""
+    from invoicing.tasks import bill_run_part_task
+
+    bill_run_part_task(run_id, part, parts, chunk)
+
+
+def draft(run, *, chunk: int, parts: int):
+    """Draft a run as the bill run task does: one process, or ``parts`` worker processes each
+    running ``bill_run_part_task`` on its part (as that many Celery workers would)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from invoicing import services
+
+    if parts == 1:
+        return services.bill_run_execute(bill_run=run, chunk_size=chunk)
+    run = services.bill_run_start(bill_run=run)
+    connections.close_all()  # each worker opens its own connection
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_draft_part, args=(run.pk, part, parts, chunk))
+        for part in range(parts)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if any(worker.exitcode for worker in workers):
+        raise SystemExit(f"a draft worker failed: exit codes {[w.exitcode for w in workers]}")
+    run.refresh_from_db()
+    return run
+
+
+def run(
+    *, accounts: int, events: int, pdfs: int, chunk: int, parts: int = 2, in_place: bool = False
+) -> dict:
     from django.conf import settings
     from django.db import connection
     from django.db.models import Count, Sum
@@ -180,13 +224,15 @@ def run(*, accounts: int, events: int, pdfs: int, chunk: int, in_place: bool = F
             )  # fmt: skip
             run.refresh_from_db()
         else:
-            run = services.bill_run_execute(bill_run=run, chunk_size=chunk)
+            run = draft(run, chunk=chunk, parts=parts)
     rss_after_draft = max_rss_bytes()
+    rss_workers = max_rss_bytes(resource.RUSAGE_CHILDREN) if parts > 1 else 0
     invoices = Invoice.objects.filter(bill_run=run)
     drafted = invoices.count()
     print(
-        f"draft run: {drafted:,} invoices in {drafting.seconds:.1f} s "
-        f"({per_second(drafted, drafting.seconds):,.0f}/s), {run.accounts_failed} errors"
+        f"draft run ({parts} worker process{'es' if parts > 1 else ''}): {drafted:,} invoices "
+        f"in {drafting.seconds:.1f} s ({per_second(drafted, drafting.seconds):,.0f}/s), "
+        f"{run.accounts_failed} errors, status {run.status}"
     )
     publish = services.invoices_issued_publish
     services.invoices_issued_publish = lambda **kwargs: None  # no PDFs while issuing
@@ -214,6 +260,7 @@ def run(*, accounts: int, events: int, pdfs: int, chunk: int, in_place: bool = F
         "accounts": accounts,
         "events": events,
         "chunk": chunk,
+        "draft_worker_processes": parts,
         "load_s": round(loading.seconds, 1),
         "draft_s": round(drafting.seconds, 2),
         "draft_invoices": drafted,
@@ -227,6 +274,7 @@ def run(*, accounts: int, events: int, pdfs: int, chunk: int, in_place: bool = F
         "net_total": str(totals["net"]),
         "gross_total": str(totals["gross"]),
         "max_rss_bytes_after_draft": rss_after_draft,
+        "max_rss_bytes_draft_worker": rss_workers,
         "max_rss_bytes": max_rss_bytes(),
         **rates,
     }
@@ -242,14 +290,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pdfs", type=int, default=40, help="invoices to render as PDF")
     parser.add_argument("--chunk", type=int, default=1_000, help="accounts billed per chunk")
     parser.add_argument(
+        "--parts",
+        type=int,
+        default=2,
+        help="worker processes drafting the run, each a part of the accounts (1: in this one)",
+    )
+    parser.add_argument(
         "--in-place",
         action="store_true",
         help="use the configured database as it is and leave the rows (a scratch database "
         "or a test's transaction)",
     )
     args = parser.parse_args(argv)
-    if args.accounts < 1 or args.events < 0 or args.pdfs < 0 or args.chunk < 1:
-        parser.error("--accounts and --chunk at least 1, --events and --pdfs not negative")
+    if args.accounts < 1 or args.events < 0 or args.pdfs < 0 or args.chunk < 1 or args.parts < 1:
+        parser.error("--accounts, --chunk and --parts at least 1, --events and --pdfs not negative")
     setup_django()
     from django.conf import settings
     from django.db import connections
@@ -260,7 +314,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.WARNING)
-    options = {"accounts": args.accounts, "events": args.events, "pdfs": args.pdfs}
+    options = {
+        "accounts": args.accounts, "events": args.events, "pdfs": args.pdfs, "parts": args.parts
+    }  # fmt: skip
     if args.in_place:
         figures = run(**options, chunk=args.chunk, in_place=True)
         print_result(figures)

@@ -13,6 +13,7 @@ Decimal('10.96')
 """
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 import moneyed
 
@@ -34,6 +35,7 @@ def quantize_rated(amount: Decimal) -> Decimal:
     return as_decimal(amount).quantize(RATED_EXPONENT, rounding=ROUND_HALF_UP)
 
 
+@cache
 def minor_unit_places(currency: str) -> int:
     """Return the number of decimal places of a currency's minor unit (2 for EUR, 0 for JPY)."""
     sub_unit = moneyed.get_currency(str(currency)).sub_unit
@@ -44,8 +46,10 @@ def minor_unit_places(currency: str) -> int:
     return places
 
 
+@cache
 def minor_unit_exponent(currency: str) -> Decimal:
-    """Return the quantum of a currency's minor unit: Decimal('0.01') for EUR."""
+    """Return the quantum of a currency's minor unit: Decimal('0.01') for EUR (cached: a bill
+    run rounds every line)."""
     return Decimal(1).scaleb(-minor_unit_places(currency))
 
 

@@ -9,6 +9,7 @@ GROUP BY over usage, rerating changes); the invoices are computed in Python and 
 """
 
 import datetime as dt
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -120,6 +121,7 @@ class Row:
     model = None
     fields: tuple = ()
     defaults: dict = {}
+    getter = None  # the row's field values as one tuple, in ``fields`` order
     __slots__ = ("__dict__",)
 
     def __init_subclass__(cls, **kwargs):
@@ -127,20 +129,22 @@ class Row:
         concrete = [f for f in cls.model._meta.concrete_fields if not f.primary_key]
         cls.fields = tuple(f.attname for f in concrete)
         cls.defaults = {f.attname: f.get_default() for f in concrete}
+        getter = operator.attrgetter(*cls.fields)
+        cls.getter = staticmethod(getter if len(cls.fields) > 1 else lambda row: (getter(row),))
 
     def __init__(self, **values):
-        self.__dict__.update(self.defaults)
-        self.pk = None
+        row = self.__dict__
+        defaults = self.defaults
+        row.update(defaults)
+        row["pk"] = None
         for name, value in values.items():
-            if name in self.defaults:
-                setattr(self, name, value)
-            elif f"{name}_id" in self.defaults:
-                setattr(self, f"{name}_id", value.pk if value is not None else None)
+            if name in defaults or f"{name}_id" not in defaults:
+                row[name] = value
             else:
-                setattr(self, name, value)
+                row[f"{name}_id"] = value.pk if value is not None else None
 
     def values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.fields)
+        return self.getter(self)
 
     def instance(self):
         return self.model(**{name: getattr(self, name) for name in self.fields})
@@ -315,9 +319,9 @@ class ChunkBiller:
 
     def bill(self, account_ids: list[int]) -> tuple[list[Draft], dict[int, str], list[int]]:
         """Compute the drafts of some accounts: (drafts, errors by account, empty accounts)."""
-        accounts = _account_data(BillingAccount.objects.filter(pk__in=account_ids))
+        accounts = _account_data(BillingAccount.objects.filter(pk__any=account_ids))
         children = _account_data(
-            BillingAccount.objects.filter(parent_id__in=account_ids, invoice_to_parent=True)
+            BillingAccount.objects.filter(parent_id__any=account_ids, invoice_to_parent=True)
         )
         children_of = defaultdict(list)
         for child in children:
@@ -335,7 +339,7 @@ class ChunkBiller:
         window_end += MARGIN
 
         subscriptions = list(
-            Subscription.objects.filter(billing_account_id__in=all_ids)
+            Subscription.objects.filter(billing_account_id__any=all_ids)
             .order_by("msisdn", "pk")
             .values_list("pk", "billing_account_id", "plan_id", "activated_at", named=True)
         )
@@ -345,7 +349,7 @@ class ChunkBiller:
         sub_ids = [s.pk for s in subscriptions]
         terms_of = defaultdict(list)
         for term in (
-            SubscriptionTerm.objects.filter(subscription_id__in=sub_ids, valid_from__lt=window_end)
+            SubscriptionTerm.objects.filter(subscription_id__any=sub_ids, valid_from__lt=window_end)
             .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=window_start))
             .order_by("subscription_id", "valid_from")
             .values_list(
@@ -358,7 +362,7 @@ class ChunkBiller:
         charged_of = defaultdict(list)
         earlier = (
             InvoiceLine.objects.filter(
-                subscription_id__in=sub_ids,
+                subscription_id__any=sub_ids,
                 kind=LineKind.RECURRING,
                 days__isnull=False,
                 period_end_date__gt=min(p.start_date for p in periods.values()),
@@ -384,7 +388,7 @@ class ChunkBiller:
         add_ons_of = defaultdict(list)
         for bought in (
             SubscriptionAddOn.objects.filter(
-                subscription_id__in=sub_ids,
+                subscription_id__any=sub_ids,
                 valid_from__gte=window_start,
                 valid_from__lt=window_end,
             )
@@ -394,7 +398,7 @@ class ChunkBiller:
             add_ons_of[bought.subscription_id].append(bought)
         promotions_of = defaultdict(list)
         for granted in SubscriptionPromotion.objects.filter(
-            subscription_id__in=sub_ids
+            subscription_id__any=sub_ids
         ).select_related("promotion"):
             promotions_of[granted.subscription_id].append(granted)
         eligible = defaultdict(set)
@@ -418,7 +422,11 @@ class ChunkBiller:
                 if not part:
                     continue
                 for group in selectors.usage_groups(
-                    billing_account_ids=part, start=start, end=end, unpaid_only=unpaid_only
+                    billing_account_ids=part,
+                    start=start,
+                    end=end,
+                    unpaid_only=unpaid_only,
+                    subscription_ids=sub_ids,
                 ):
                     usage_of[group.subscription_id].append(group)
             with_balance = [
@@ -430,7 +438,7 @@ class ChunkBiller:
                 )
         renewals_of = defaultdict(list)
         for renewal in PlanRenewal.objects.filter(
-            subscription_id__in=sub_ids,
+            subscription_id__any=sub_ids,
             status=RenewalStatus.RENEWED,
             period_start__gte=window_start,
             period_start__lt=window_end,
@@ -978,14 +986,22 @@ def drafts_write(drafts: list[Draft]) -> list[int]:
     if connection.vendor != "postgresql":
         return _drafts_bulk_create(drafts, tax_rows)
     invoice_ids = _reserve_ids(Invoice, len(drafts))
+    # Lines need their ids known here only to link rerating changes to them; else the
+    # database numbers them as COPY writes them.
+    linked = any(draft.rerate_changes for draft in drafts)
     line_count = sum(len(draft.lines) for draft in drafts)
-    line_ids = iter(_reserve_ids(InvoiceLine, line_count)) if line_count else iter(())
+    line_ids = iter(_reserve_ids(InvoiceLine, line_count)) if linked and line_count else None
+    line_values = LineRow.getter
     lines, taxes, links = [], [], []
     for draft, invoice_id, rows in zip(drafts, invoice_ids, tax_rows, strict=True):
         draft.invoice.pk = invoice_id
         for line in draft.lines:
-            line.pk, line.invoice_id = next(line_ids), invoice_id
-            lines.append((line.pk, *line.values()))
+            line.invoice_id = invoice_id
+            if line_ids is None:
+                lines.append(line_values(line))
+            else:
+                line.pk = next(line_ids)
+                lines.append((line.pk, *line_values(line)))
         for row in rows:
             row.invoice_id = invoice_id
             taxes.append(row.values())
@@ -994,7 +1010,7 @@ def drafts_write(drafts: list[Draft]) -> list[int]:
             links.extend((line_id, change_id) for change_id in change_ids)
     _copy(Invoice, ("id", *InvoiceRow.fields), ((d.invoice.pk, *d.invoice.values())
                                                 for d in drafts))  # fmt: skip
-    _copy(InvoiceLine, ("id", *LineRow.fields), lines)
+    _copy(InvoiceLine, ("id", *LineRow.fields) if line_ids is not None else LineRow.fields, lines)
     _copy(InvoiceTax, TaxRow.fields, taxes)
     if links:
         _copy(RerateSettlement, ("line_id", "rerate_change_id"), links)

@@ -122,28 +122,55 @@ def bill_run_accounts(run: BillRun):
     """Return the accounts a run bills: the cycle's own accounts (children invoiced to their
     parent ride on the parent's invoice) with a subscription that lived in the period."""
     start, end, _ = _period_window(run)
-    lived = Subscription.objects.filter(
-        Q(billing_account_id=OuterRef("pk")) | Q(billing_account__parent_id=OuterRef("pk")),
-        activated_at__lt=end,
-    ).filter(Q(terminated_at__isnull=True) | Q(terminated_at__gt=start))
+    lived = Subscription.objects.filter(activated_at__lt=end).filter(
+        Q(terminated_at__isnull=True) | Q(terminated_at__gt=start)
+    )
+    # Two EXISTS rather than one with an OR inside: PostgreSQL hashes each of them once, where
+    # the OR made it compare every account with every subscription (quadratic in accounts).
+    own = lived.filter(billing_account_id=OuterRef("pk"))
+    children = lived.filter(billing_account__parent_id=OuterRef("pk"))
     return (
         BillingAccount.objects.filter(
             customer__brand_id=run.cycle.brand_id,
             bill_cycle_day=run.cycle.cycle_day,
             invoice_to_parent=False,
         )
-        .filter(Exists(lived))
+        .filter(Exists(own) | Exists(children))
         .order_by("pk")
     )
 
 
-def bill_run_execute(*, bill_run: BillRun, chunk_size: int = DEFAULT_CHUNK) -> BillRun:
+def bill_run_execute(
+    *, bill_run: BillRun, chunk_size: int = DEFAULT_CHUNK, parts: int = 1
+) -> BillRun:
     """Draft the invoices of every account of a run that has none yet (R26).
 
     Each chunk of accounts is billed and committed on its own: a run killed half-way is run
     again and bills only the accounts still missing; the database refuses a second invoice of
-    an account and period whatever happens.
+    an account and period whatever happens. With ``parts`` above one the accounts are split
+    into that many disjoint parts (account id modulo ``parts``), each drafted by its own Celery
+    task (``bill_run_part_task``) so that several workers share the run, when it has
+    BILL_RUN_SPLIT_MIN_ACCOUNTS accounts or more to draft; the part that finishes last marks
+    the run drafted.
     """
+    from django.conf import settings
+
+    run = bill_run_start(bill_run=bill_run)
+    if run.status != BillRunStatus.RUNNING:
+        return run
+    remaining = run.accounts_total - run.accounts_done
+    if parts > 1 and remaining >= settings.BILL_RUN_SPLIT_MIN_ACCOUNTS:
+        from invoicing.tasks import bill_run_part_task
+
+        for part in range(parts):
+            bill_run_part_task.delay(run.pk, part, parts, chunk_size)
+        run.refresh_from_db()
+        return run
+    return bill_run_part(bill_run=run, part=0, parts=1, chunk_size=chunk_size)
+
+
+def bill_run_start(*, bill_run: BillRun) -> BillRun:
+    """Mark a run running and count what it has to draft (R26); parts then draft it."""
     with transaction.atomic():
         run = BillRun.objects.select_for_update().select_related("cycle").get(pk=bill_run.pk)
         if run.status in (BillRunStatus.ISSUING, BillRunStatus.ISSUED):
@@ -155,26 +182,61 @@ def bill_run_execute(*, bill_run: BillRun, chunk_size: int = DEFAULT_CHUNK) -> B
         run.status_detail = ""
         run.save()
         BillRunError.objects.filter(bill_run=run).delete()
+        _without_jit()
+        remaining = _remaining_accounts(run).count()
+        already = Invoice.objects.filter(bill_run=run).count()
+        BillRun.objects.filter(pk=run.pk).update(
+            accounts_total=already + remaining,
+            accounts_done=already,
+            accounts_empty=0,
+            accounts_failed=0,
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _without_jit() -> None:
+    """Turn PostgreSQL's JIT off for this transaction: the query over every account of a run
+    is estimated costly enough to be compiled, which took longer than running it (0.9 s of
+    compiling for 0.6 s of work at 100,000 accounts)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit TO OFF")
+
+
+def _remaining_accounts(run: BillRun):
+    """The accounts of a run that have no invoice or statement of its period yet (R26)."""
     _, _, start_date = _period_window(run)
     done = Invoice.objects.filter(
         billing_account_id=OuterRef("pk"),
         period_start_date=start_date,
         kind__in=[InvoiceKind.INVOICE, InvoiceKind.STATEMENT],
     )
-    accounts = bill_run_accounts(run)
-    remaining = list(accounts.filter(~Exists(done)).values_list("pk", flat=True))
-    already = Invoice.objects.filter(bill_run=run).count()
-    BillRun.objects.filter(pk=run.pk).update(
-        accounts_total=already + len(remaining),
-        accounts_done=already,
-        accounts_empty=0,
-        accounts_failed=0,
-    )
+    return bill_run_accounts(run).filter(~Exists(done))
+
+
+def bill_run_part(
+    *, bill_run: BillRun, part: int = 0, parts: int = 1, chunk_size: int = DEFAULT_CHUNK
+) -> BillRun:
+    """Draft the accounts of one part of a running run (account id modulo ``parts``), chunk
+    by chunk, each chunk in its own transaction; the last part to finish marks the run
+    drafted. Parts are disjoint, so workers drafting different parts never meet."""
+    run = BillRun.objects.select_related("cycle").get(pk=bill_run.pk)
+    if run.status != BillRunStatus.RUNNING:
+        return run
+    accounts = _remaining_accounts(run)
+    if parts > 1:
+        accounts = accounts.annotate(part=F("pk") % parts).filter(part=part)
+    with transaction.atomic():
+        _without_jit()
+        remaining = list(accounts.values_list("pk", flat=True))
     cache: dict = {}
     try:
         for number, index in enumerate(range(0, len(remaining), chunk_size), start=1):
             _bill_chunk(run, remaining[index : index + chunk_size], cache)
-            if number & (number - 1) == 0:  # after chunks 1, 2, 4, 8, …
+            if number & (number - 1) == 0 and part == 0:  # after chunks 1, 2, 4, 8, …
                 _analyze_invoices()
     except Exception as error:  # the run is marked failed with its reason; a rerun goes on
         logger.exception("bill run %s failed", run.pk)
@@ -182,9 +244,15 @@ def bill_run_execute(*, bill_run: BillRun, chunk_size: int = DEFAULT_CHUNK) -> B
             status=BillRunStatus.FAILED, status_detail=str(error)[:2000], finished_at=timezone.now()
         )
         raise
-    BillRun.objects.filter(pk=run.pk).update(
-        status=BillRunStatus.DRAFTED, finished_at=timezone.now(), progress_at=timezone.now()
-    )
+    return _bill_run_finish(run)
+
+
+def _bill_run_finish(run: BillRun) -> BillRun:
+    """Mark a running run drafted once every account of it is done (by whichever part)."""
+    now = timezone.now()
+    BillRun.objects.filter(
+        pk=run.pk, status=BillRunStatus.RUNNING, accounts_done__gte=F("accounts_total")
+    ).update(status=BillRunStatus.DRAFTED, finished_at=now, progress_at=now)
     run.refresh_from_db()
     return run
 
@@ -200,10 +268,25 @@ def _analyze_invoices() -> None:
             cursor.execute("ANALYZE invoicing_invoice, invoicing_invoiceline, invoicing_invoicetax")
 
 
+def _commit_without_waiting_for_disk() -> None:
+    """Let this transaction's commit return before PostgreSQL has flushed it to disk.
+
+    Only for a chunk of drafts: a server crash in the split second after such a commit loses
+    the whole chunk (its invoices and its progress count together, never half of it), and a
+    rerun drafts those accounts again (R26). Issuing, numbers and money stay synchronous.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _bill_chunk(run: BillRun, account_ids: list[int], cache: dict) -> None:
     biller = ChunkBiller(run, cache=cache)
     try:
         with transaction.atomic():
+            _commit_without_waiting_for_disk()
             drafts, errors, empty = biller.bill(account_ids)
             drafts_write(drafts)
             BillRunError.objects.bulk_create(

@@ -7,13 +7,29 @@ from invoicing.models import BillRun, BillRunStatus, Invoice
 
 @shared_task(name="invoicing.bill_run_execute", acks_late=True)
 def bill_run_execute_task(bill_run_id: int, chunk_size: int | None = None) -> dict:
-    """Draft the invoices of a bill run (resumable: a rerun bills only what is missing)."""
+    """Draft the invoices of a bill run (resumable: a rerun bills only what is missing), in
+    ``BILL_RUN_PARTS`` parts drafted by as many tasks when that setting is above one."""
+    from django.conf import settings
+
     from invoicing.services import DEFAULT_CHUNK, bill_run_execute
 
     run = bill_run_execute(
-        bill_run=BillRun.objects.get(pk=bill_run_id), chunk_size=chunk_size or DEFAULT_CHUNK
+        bill_run=BillRun.objects.get(pk=bill_run_id),
+        chunk_size=chunk_size or DEFAULT_CHUNK,
+        parts=getattr(settings, "BILL_RUN_PARTS", 1),
     )
     return {"run": run.pk, "status": run.status, "done": run.accounts_done}
+
+
+@shared_task(name="invoicing.bill_run_part", acks_late=True)
+def bill_run_part_task(bill_run_id: int, part: int, parts: int, chunk_size: int) -> dict:
+    """Draft one part of a bill run (accounts whose id modulo ``parts`` is ``part``)."""
+    from invoicing.services import bill_run_part
+
+    run = bill_run_part(
+        bill_run=BillRun.objects.get(pk=bill_run_id), part=part, parts=parts, chunk_size=chunk_size
+    )
+    return {"run": run.pk, "part": part, "status": run.status, "done": run.accounts_done}
 
 
 @shared_task(name="invoicing.bill_run_issue", acks_late=True)

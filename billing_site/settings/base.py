@@ -238,6 +238,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # (charging.partitions); 1 part rates every file whole.
 CHARGING_FILE_PARTS = int(os.environ.get("CHARGING_FILE_PARTS", "2"))
 CHARGING_SPLIT_MIN_BYTES = int(os.environ.get("CHARGING_SPLIT_MIN_BYTES", str(20 * 1024 * 1024)))
+# A bill run with BILL_RUN_SPLIT_MIN_ACCOUNTS accounts or more to draft is split into
+# BILL_RUN_PARTS disjoint parts (account id modulo parts), each drafted by a task of its own.
+BILL_RUN_PARTS = int(os.environ.get("BILL_RUN_PARTS", "2"))
+BILL_RUN_SPLIT_MIN_ACCOUNTS = int(os.environ.get("BILL_RUN_SPLIT_MIN_ACCOUNTS", "5000"))
 # Tasks that rate or bill money are acknowledged when done, not when taken: a task whose worker
 # process dies is handed back to the queue at once (reject on worker lost), and one whose whole
 # worker vanished (kill -9, a lost machine) is redelivered by Redis after the visibility timeout,

@@ -6,10 +6,11 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.test import override_settings
 
 from charging.models import RerateChange, RerateJob
 from invoicing import services
-from invoicing.models import BillRunError, BillRunStatus, Invoice, InvoiceKind
+from invoicing.models import BillRun, BillRunError, BillRunStatus, Invoice, InvoiceKind
 from subscribers.models import SubscriptionAddOn, SubscriptionPromotion
 from tests.catalog.factories import AddOnFactory, PromotionFactory
 from tests.invoicing.builders import (
@@ -371,3 +372,71 @@ def test_an_account_that_cannot_be_billed_is_recorded_and_the_others_are_billed(
         good.pk, bad.pk
     }  # fmt: skip
     assert Invoice.objects.get().billing_account == other
+
+
+def test_a_run_in_parts_bills_each_part_alone_and_the_last_part_marks_it_drafted(world):
+    accounts = [account_add(world, name=f"P{i}") for i in range(7)]
+    for account in accounts:
+        subscription_add(world, account, "ADV", active_from=OCT)
+    run = services.bill_run_start(
+        bill_run=BillRun.objects.create(cycle=world.cycle, period_year=2026, period_month=10)
+    )
+    assert (run.status, run.accounts_total, run.accounts_done) == ("running", 7, 0)
+
+    run = services.bill_run_part(bill_run=run, part=1, parts=2, chunk_size=2)
+
+    odd = {a.pk for a in accounts if a.pk % 2 == 1}
+    assert set(Invoice.objects.values_list("billing_account_id", flat=True)) == odd
+    assert run.status == BillRunStatus.RUNNING and run.accounts_done == len(odd)
+
+    run = services.bill_run_part(bill_run=run, part=0, parts=2, chunk_size=2)
+
+    assert run.status == BillRunStatus.DRAFTED
+    assert (run.accounts_total, run.accounts_done) == (7, 7)
+    assert sorted(Invoice.objects.values_list("billing_account_id", flat=True)) == sorted(
+        a.pk for a in accounts
+    )
+
+
+def test_a_large_run_is_drafted_by_one_task_per_part_with_the_invoices_of_one_process(world):
+    from invoicing.tasks import bill_run_part_task
+
+    accounts = [account_add(world, name=f"Q{i}") for i in range(5)]
+    for account in accounts:
+        subscription_add(world, account, "ADV", active_from=SEPT)
+    run_bill(world, 2026, 9)
+    one_process = {
+        i.billing_account_id: (i.gross_total, lines(i))
+        for i in Invoice.objects.filter(period_start_date=SEPT)
+    }
+    Invoice.objects.filter(period_start_date=SEPT).delete()
+    tasks = []
+
+    def run_now(*args):
+        tasks.append(args)
+        return bill_run_part_task(*args)
+
+    with (
+        override_settings(BILL_RUN_SPLIT_MIN_ACCOUNTS=5),
+        mock.patch.object(bill_run_part_task, "delay", side_effect=run_now),
+    ):
+        run = run_bill(world, 2026, 9, parts=3, chunk_size=1)
+
+    run.refresh_from_db()
+    assert [args[1:3] for args in tasks] == [(0, 3), (1, 3), (2, 3)]
+    assert run.status == BillRunStatus.DRAFTED and run.accounts_done == 5
+    in_parts = {
+        i.billing_account_id: (i.gross_total, lines(i))
+        for i in Invoice.objects.filter(period_start_date=SEPT)
+    }
+    assert in_parts == one_process
+
+
+def test_a_small_run_is_drafted_in_one_process_whatever_the_parts(world):
+    account = account_add(world)
+    subscription_add(world, account, "ADV", active_from=OCT)
+
+    with override_settings(BILL_RUN_SPLIT_MIN_ACCOUNTS=2):
+        run = run_bill(world, 2026, 10, parts=2)
+
+    assert run.status == BillRunStatus.DRAFTED and Invoice.objects.count() == 1
