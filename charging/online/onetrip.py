@@ -77,6 +77,30 @@ def _write(payload: dict) -> dict:
         return json.loads(cursor.fetchone()[0])
 
 
+def session_insert(session: ChargingSession) -> bool:
+    """Insert a new session in one statement; False if the network's session id is taken.
+
+    ``ON CONFLICT DO NOTHING`` instead of a savepoint around an INSERT that may fail: one round
+    trip, not three. A concurrent twin waits on the unique key, then finds the first (R20).
+    """
+    fields = [f for f in ChargingSession._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(f.pre_save(session, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ChargingSession._meta.db_table} ({columns}) VALUES ({marks}) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    session.pk = row[0]
+    session._state.adding = False
+    return True
+
+
 def _session_of(row: dict, host_network) -> ChargingSession:
     fields = dict(row)
     for name in _SESSION_TIMES:
@@ -295,7 +319,8 @@ def charging_update(*, host_network, reference, request_number, used_units, requ
         )
         if session is None:
             return state
-        svc._add_used(session, used_units)
+        requested_units = svc.units_of(requested_units, session)
+        svc._add_used(session, svc.units_of(used_units, session))
         pricing = _StatePricing(session, state)
         used = session.used_units
         payload = None
@@ -358,7 +383,7 @@ def charging_terminate(*, host_network, reference, request_number, used_units, n
         )
         if session is None:
             return state
-        svc._add_used(session, used_units)
+        svc._add_used(session, svc.units_of(used_units, session))
         pricing = _StatePricing(session, state)
         used = session.used_units
         rating = pricing.rate(used)
