@@ -286,15 +286,16 @@ class HttpSession:
             body = {"invocationSequenceNumber": 1, "multipleUnitUsage": [{
                 "ratingGroup": 10, "requestedUnit": {"totalVolume": 10 * MB},
                 "usedUnitContainer": [{"totalVolume": 10 * MB}]}]}  # fmt: skip
-            status, _, _ = await self._post(f"{PATH}/{self.reference}/update", body)
+            status, _, payload = await self._post(f"{PATH}/{self.reference}/update", body)
             ok = status == 200
         else:
             body = {"invocationSequenceNumber": 2, "multipleUnitUsage": [{
                 "ratingGroup": 10, "usedUnitContainer": [{"totalVolume": 5 * MB}]}]}  # fmt: skip
-            status, _, _ = await self._post(f"{PATH}/{self.reference}/release", body)
+            status, _, payload = await self._post(f"{PATH}/{self.reference}/release", body)
             ok = status == 204
         if not ok:
-            self.last_error = f"{kind} HTTP {status}"
+            cause = json.loads(payload or b"{}").get("cause", "") if status >= 400 else ""
+            self.last_error = f"{kind} HTTP {status} {cause}".strip()
         self.step = (self.step + 1) % len(CYCLE) if ok or kind != "initiate" else 0
         return ok
 

@@ -30,7 +30,12 @@ class MachineApiMiddleware:
             except Resolver404:
                 return self.get_response(request)
             request.resolver_match = match
-            return match.func(request, *match.args, **match.kwargs)
+            response = match.func(request, *match.args, **match.kwargs)
+            # What CommonMiddleware would add: clients keep the connection and read the body
+            # by its length.
+            if not response.streaming and not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            return response
         return self.get_response(request)
 
 

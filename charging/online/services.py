@@ -20,6 +20,7 @@ nothing (R20): a UNIQUE (session, request number) key.
 import dataclasses
 import datetime as dt
 import secrets
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -156,25 +157,26 @@ def charging_client_authenticate(token: str) -> ChargingClient | None:
 
 # --- the state a hold needs ------------------------------------------------------------------
 
-_shared_catalog: tuple[float, CatalogCache] | None = None
+_catalogs = threading.local()
 
 
 def shared_catalog() -> CatalogCache:
-    """The catalogue indexes of this process, rebuilt every ``ONLINE_CATALOG_CACHE_SECONDS``.
+    """The catalogue indexes of this thread, rebuilt every ``ONLINE_CATALOG_CACHE_SECONDS``.
 
     Loading the rate cards, zones and plan versions was a third of every request's queries
-    (issue 16, benchmark): a long-running server shares one cache across requests and
-    threads. Published versions never change (they are versioned, R3); a newly published one
-    is seen within the interval (default 30 s; 0 = a fresh cache per request, as the tests use).
+    (issue 16, benchmark): a long-running server keeps one cache across requests. One per
+    thread: a CatalogCache fills itself lazily and is not safe to share (a thread could see a
+    plan's version list while another is still loading it, and refuse with NO_RATE). Published
+    versions never change (they are versioned, R3); a newly published one is seen within the
+    interval (default 30 s; 0 = a fresh cache per request, as the tests use).
     """
-    global _shared_catalog
     seconds = float(getattr(settings, "ONLINE_CATALOG_CACHE_SECONDS", 30))
-    now = time.monotonic()
-    current = _shared_catalog
     if seconds <= 0:
         return CatalogCache()
+    now = time.monotonic()
+    current = getattr(_catalogs, "current", None)
     if current is None or now - current[0] >= seconds:
-        current = _shared_catalog = (now, CatalogCache())
+        current = _catalogs.current = (now, CatalogCache())
     return current[1]
 
 
