@@ -3,10 +3,16 @@
 Starts the real servers on loopback against a throwaway PostgreSQL database (``test_<name>``,
 migrated, dropped afterwards):
 
-- HTTP: gunicorn (``--http-workers`` processes of the project's WSGI app) serving the Nchf door
+- HTTP: gunicorn (``--http-workers`` processes of ``--http-threads`` threads, the project's WSGI
+  app) serving the Nchf door
   (``/nchf-convergedcharging/v3/chargingdata``), a host network's bearer token;
 - Diameter: ``manage.py diameter_gy``, the Gy door, with ``--peers`` client connections (each
   its own Origin-Host, listed as a DiameterPeer).
+
+Each door is measured for each of ``--designs``: ``old``, the ORM path of the charging service
+(about 23 queries a request), and ``new``, its two-call hot path (charging.online.onetrip: lock
+and read in one PL/pgSQL call, rate in Python, write in one call), on the same world, one after
+the other.
 
 ``--sessions`` concurrent sessions (one prepaid subscriber each, with a data allowance and a
 balance) run initiate / update / terminate cycles, open-loop: requests are due at a fixed
