@@ -3,10 +3,16 @@
 Starts the real servers on loopback against a throwaway PostgreSQL database (``test_<name>``,
 migrated, dropped afterwards):
 
-- HTTP: gunicorn (``--http-workers`` processes of the project's WSGI app) serving the Nchf door
+- HTTP: gunicorn (``--http-workers`` processes of ``--http-threads`` threads, the project's WSGI
+  app) serving the Nchf door
   (``/nchf-convergedcharging/v3/chargingdata``), a host network's bearer token;
 - Diameter: ``manage.py diameter_gy``, the Gy door, with ``--peers`` client connections (each
   its own Origin-Host, listed as a DiameterPeer).
+
+Each door is measured for each of ``--designs``: ``old``, the ORM path of the charging service
+(about 23 queries a request), and ``new``, its two-call hot path (charging.online.onetrip: lock
+and read in one PL/pgSQL call, rate in Python, write in one call), on the same world, one after
+the other.
 
 ``--sessions`` concurrent sessions (one prepaid subscriber each, with a data allowance and a
 balance) run initiate / update / terminate cycles, open-loop: requests are due at a fixed
@@ -160,6 +166,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The designs measured side by side: the ORM path (about 23 queries a request) and the hot
+# path of charging.online.onetrip (lock-and-read, rate, write: two calls a request).
+DESIGNS = {
+    "old": {"ONLINE_ONE_TRIP": "0", "ONLINE_CLIENT_CACHE_SECONDS": "0"},
+    "new": {"ONLINE_ONE_TRIP": "1", "ONLINE_CLIENT_CACHE_SECONDS": "10"},
+}
+
+
 def server_env(database_name: str) -> dict:
     from django.db import connection
 
@@ -193,10 +207,10 @@ def wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None
     raise RuntimeError(f"nothing listens on {port} after {timeout} s")
 
 
-def start_http(env: dict, port: int, workers: int) -> subprocess.Popen:
+def start_http(env: dict, port: int, workers: int, threads: int = 4) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "billing_site.wsgi:application",
                "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--worker-class", "gthread", "--threads", "8", "--keep-alive", "75",
+               "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "75",
                "--backlog", "512", "--timeout", "120", "--log-level", "warning"]  # fmt: skip
     log = server_log("http")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log, stdout=log)
@@ -278,15 +292,16 @@ class HttpSession:
             body = {"invocationSequenceNumber": 1, "multipleUnitUsage": [{
                 "ratingGroup": 10, "requestedUnit": {"totalVolume": 10 * MB},
                 "usedUnitContainer": [{"totalVolume": 10 * MB}]}]}  # fmt: skip
-            status, _, _ = await self._post(f"{PATH}/{self.reference}/update", body)
+            status, _, payload = await self._post(f"{PATH}/{self.reference}/update", body)
             ok = status == 200
         else:
             body = {"invocationSequenceNumber": 2, "multipleUnitUsage": [{
                 "ratingGroup": 10, "usedUnitContainer": [{"totalVolume": 5 * MB}]}]}  # fmt: skip
-            status, _, _ = await self._post(f"{PATH}/{self.reference}/release", body)
+            status, _, payload = await self._post(f"{PATH}/{self.reference}/release", body)
             ok = status == 204
         if not ok:
-            self.last_error = f"{kind} HTTP {status}"
+            cause = json.loads(payload or b"{}").get("cause", "") if status >= 400 else ""
+            self.last_error = f"{kind} HTTP {status} {cause}".strip()
         self.step = (self.step + 1) % len(CYCLE) if ok or kind != "initiate" else 0
         return ok
 
@@ -501,39 +516,52 @@ async def run_door(door: str, *, port: int, world: dict, sessions: int, rates, s
     return steps
 
 
-def run(*, doors, sessions: int, rates, seconds: float, http_workers: int, gy_workers: int,
-        peers: int, database_name: str) -> dict:  # fmt: skip
+def run(*, doors, designs, sessions: int, rates, seconds: float, http_workers: int,
+        http_threads: int, gy_workers: int, peers: int, database_name: str) -> dict:  # fmt: skip
     world = load_world(sessions, peers)
-    env = server_env(database_name)
+    base_env = server_env(database_name)
     figures = {"benchmark": "online", "sessions": sessions, "rates": list(rates),
                "seconds_per_step": seconds, "http_workers": http_workers,
-               "gy_workers": gy_workers, "gy_peers": peers, "cpus": os.cpu_count(),
+               "http_threads": http_threads, "gy_workers": gy_workers, "gy_peers": peers,
+               "cpus": os.cpu_count(), "designs": list(designs),
                "target_rate": TARGET_RATE, "target_p99_ms": P99_TARGET_MS}  # fmt: skip
     print(f"{sessions} concurrent sessions, {seconds} s a step, {os.cpu_count()} CPUs, "
           f"load before: {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
-    for door in doors:
-        port = free_port()
-        if door == "http":
-            process = start_http(env, port, http_workers)
-        else:
-            process = start_gy(env, port, gy_workers)
-        try:
-            steps = asyncio.run(run_door(door, port=port, world=world, sessions=sessions,
-                                         rates=rates, seconds=seconds))  # fmt: skip
-        finally:
-            stop(process)
-        best = max((s["offered"] for s in steps if held(s)), default=0)
-        check = overdraft_check()
-        figures[door] = {"steps": steps, "highest_rate_held": best, "overdraft": check,
-                         "meets_target": best >= TARGET_RATE and check["ok"]}  # fmt: skip
-        print(f"{door}: highest rate held with p99 < {P99_TARGET_MS:.0f} ms: {best}/s "
-              f"(target {TARGET_RATE}/s)")  # fmt: skip
-        print(f"{door}: overdraft check {'OK' if check['ok'] else 'FAILED'}: "
-              f"{check['negative_balances']} negative balances, {check['negative_buckets']} "
-              f"negative buckets, {check['reservations_closed']} reservations closed, "
-              f"{check['reservations_held']} held; granted {check['granted']} = committed "
-              f"{check['committed']} + released {check['released']}", flush=True)  # fmt: skip
+    for design in designs:
+        env = {**base_env, **DESIGNS[design]}
+        for door in doors:
+            run_one(figures, design=design, door=door, env=env, world=world, sessions=sessions,
+                    rates=rates, seconds=seconds, http_workers=http_workers,
+                    http_threads=http_threads, gy_workers=gy_workers)  # fmt: skip
     return figures
+
+
+def run_one(figures, *, design, door, env, world, sessions, rates, seconds, http_workers,
+            http_threads, gy_workers) -> None:  # fmt: skip
+    """Measure one design through one door; add its figures under ``design/door``."""
+    print(f"-- design {design}, door {door}", flush=True)
+    port = free_port()
+    if door == "http":
+        process = start_http(env, port, http_workers, http_threads)
+    else:
+        process = start_gy(env, port, gy_workers)
+    try:
+        steps = asyncio.run(run_door(door, port=port, world=world, sessions=sessions,
+                                     rates=rates, seconds=seconds))  # fmt: skip
+    finally:
+        stop(process)
+    best = max((s["offered"] for s in steps if held(s)), default=0)
+    check = overdraft_check()
+    figures[f"{design}/{door}"] = {"steps": steps, "highest_rate_held": best, "overdraft": check,
+                                   "meets_target": best >= TARGET_RATE and check["ok"]}  # fmt: skip
+    door = f"{design}/{door}"
+    print(f"{door}: highest rate held with p99 < {P99_TARGET_MS:.0f} ms: {best}/s "
+          f"(target {TARGET_RATE}/s)")  # fmt: skip
+    print(f"{door}: overdraft check {'OK' if check['ok'] else 'FAILED'}: "
+          f"{check['negative_balances']} negative balances, {check['negative_buckets']} "
+          f"negative buckets, {check['reservations_closed']} reservations closed, "
+          f"{check['reservations_held']} held; granted {check['granted']} = committed "
+          f"{check['committed']} + released {check['released']}", flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -547,7 +575,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rates", default="100,200,400,600,800,1000,1200",
                         help="offered requests/s, step by step")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=5.0, help="length of a step")
-    parser.add_argument("--http-workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--designs", default="old,new",
+                        help="old (ORM path), new (two calls a request), or both")  # fmt: skip
+    parser.add_argument("--http-workers", type=int, default=4, help="gunicorn processes")
+    parser.add_argument("--http-threads", type=int, default=4, help="threads a process")
     parser.add_argument("--gy-workers", type=int, default=8, help="Gy server threads")
     parser.add_argument("--peers", type=int, default=4, help="Diameter connections")
     options = parser.parse_args(argv)
@@ -566,8 +597,13 @@ def main(argv: list[str] | None = None) -> dict:
         verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set()
     )
     try:
-        figures = run(doors=doors, sessions=options.sessions, rates=rates,
+        designs = [d for d in options.designs.split(",") if d.strip()]
+        unknown = set(designs) - set(DESIGNS)
+        if unknown:
+            raise SystemExit(f"unknown design(s): {', '.join(sorted(unknown))}")
+        figures = run(doors=doors, designs=designs, sessions=options.sessions, rates=rates,
                       seconds=options.seconds, http_workers=options.http_workers,
+                      http_threads=options.http_threads,
                       gy_workers=options.gy_workers, peers=options.peers,
                       database_name=connections["default"].settings_dict["NAME"])  # fmt: skip
     finally:

@@ -2,10 +2,41 @@
 
 import re
 
+from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from core.rules import RULES
+
+
+class MachineApiMiddleware:
+    """Serve machine-to-machine front doors without the console's middleware.
+
+    Paths under ``MACHINE_API_PREFIXES`` (the Nchf charging door: a network element calling
+    hundreds of times a second, issue 16) go straight to their view after SecurityMiddleware:
+    no session, CSRF, user, messages or history work, which those views never use. The views
+    authenticate their caller themselves (a host network's bearer token) and scope what they
+    touch to its host network. A path that resolves to nothing takes the usual way.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.prefixes = tuple(getattr(settings, "MACHINE_API_PREFIXES", ()))
+
+    def __call__(self, request):
+        if self.prefixes and request.path_info.startswith(self.prefixes):
+            try:
+                match = resolve(request.path_info, getattr(request, "urlconf", None))
+            except Resolver404:
+                return self.get_response(request)
+            request.resolver_match = match
+            response = match.func(request, *match.args, **match.kwargs)
+            # What CommonMiddleware would add: clients keep the connection and read the body
+            # by its length.
+            if not response.streaming and not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            return response
+        return self.get_response(request)
 
 
 class ConsoleLoginRequiredMiddleware(LoginRequiredMiddleware):

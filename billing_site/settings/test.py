@@ -18,3 +18,5 @@ STORAGES = {
 }
 # Tests change the catalogue between requests: no catalogue shared across online requests.
 ONLINE_CATALOG_CACHE_SECONDS = 0
+# Tests deactivate clients between requests: every request checks its token.
+ONLINE_CLIENT_CACHE_SECONDS = 0

@@ -154,3 +154,15 @@ def test_bad_input_is_a_400_with_the_parameter(client, setup):
     missing = data_create()
     del missing["invocationSequenceNumber"]
     assert post(client, BASE, missing, token).json()["cause"] == "MANDATORY_IE_MISSING"
+
+
+def test_charging_door_skips_the_console_middleware_and_says_its_length(client, setup):
+    catalogue, _subscription, token, _clock = setup
+    client.cookies["sessionid"] = "not-a-session"
+    response = post(client, BASE, data_create(charging_id=7100), token)
+    assert response.status_code == 201
+    # No session, CSRF or messages work (MachineApiMiddleware); a keep-alive client reads the
+    # body by its length.
+    assert response["Content-Length"] == str(len(response.content))
+    assert "sessionid" not in response.cookies and "csrftoken" not in response.cookies
+    assert not hasattr(response.wsgi_request, "user")
