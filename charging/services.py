@@ -467,6 +467,13 @@ def _processing_failed(usage_file: UsageFile, error: Exception) -> UsageFile:
 
 def process_two_passes(usage_file: UsageFile, *, chunk: int, part=None) -> FileCounts:
     """The two passes of this module's docstring, over a file or one of its parts."""
+    from charging.pipeline import cyclic_gc_paused
+
+    with cyclic_gc_paused():
+        return _two_passes(usage_file, chunk, part)
+
+
+def _two_passes(usage_file: UsageFile, chunk: int, part) -> FileCounts:
     counts = FileCounts()
     number = part.number if part else 0
     with records_of(usage_file, part) as records:
