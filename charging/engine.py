@@ -186,6 +186,7 @@ class CatalogCache:
         self._version_hits: dict[int, tuple] = {}
         self._tariff_hits: dict[int, tuple] = {}
         self._pricing: dict[int, tuple] = {}
+        self._shared: dict[tuple[int, int], tuple[bool, bool]] = {}
 
     # -- plans
     def load_plans(self, plan_ids) -> None:
@@ -273,6 +274,17 @@ class CatalogCache:
                 self.zones(card.zone_table_id),
                 None if band_set is None else self.bands(band_set),
                 self.rates(card_id),
+            )
+        return found
+
+    def shared(self, retail: RateCard, wholesale: RateCard) -> tuple[bool, bool]:
+        """Whether two cards use the same zone table and the same band set, asked once."""
+        key = (retail.pk, wholesale.pk)
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = (
+                retail.zone_table_id == wholesale.zone_table_id,
+                retail.time_band_set_id == wholesale.time_band_set_id,
             )
         return found
 
@@ -508,11 +520,14 @@ class RatingEngine:
             raise RatingFailure("NO_WHOLESALE_TARIFF", f"{network.code} has no wholesale card then")
         card, zones, bands, rates = self.cache.pricing(card_id)
         retail = known[0] if known else None
-        if retail is not None and retail.zone_table_id == card.zone_table_id:
+        same_zones, same_bands = (
+            (False, False) if retail is None else self.cache.shared(retail, card)
+        )
+        if same_zones:
             destination, roaming = known[1], known[2]
         else:
             destination, roaming = self._zones_for(zones, record, network.plmn_codes)
-        if retail is not None and retail.time_band_set_id == card.time_band_set_id:
+        if same_bands:
             band = known[3]
         elif bands is None:
             band = None

@@ -30,7 +30,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from charging.models import FileStatus, PartStatus, UsageFile, UsageFilePart
-from charging.usage_store import event_time_of, months_of_event_times, usage_months_ensure
+from charging.usage_store import months_of_event_times, usage_months_ensure
 from subscribers.models import SubscriptionTerm
 
 logger = logging.getLogger(__name__)
@@ -62,12 +62,18 @@ class _Groups:
 
 def _subscriber_key(raw: str):
     """The number (or IMSI) a line is rated for, read without parsing the whole line."""
-    fields = raw.split(",", 4)
+    return _key_and_day(raw)[0]
+
+
+def _key_and_day(raw: str):
+    """A line's subscriber key (_subscriber_key) and the day of its event time, one split."""
+    fields = raw.split(",", 5)
     if len(fields) < 4:
-        return None
+        return None, ""
+    day = fields[4][:8] if len(fields) > 5 else ""  # charging.usage_store.event_time_of
     if fields[2]:
-        return ("n", fields[2])
-    return ("i", fields[3]) if fields[3] else None
+        return ("n", fields[2]), day
+    return (("i", fields[3]) if fields[3] else None), day
 
 
 def usage_file_split(*, usage_file: UsageFile, parts: int) -> list[UsageFilePart]:
@@ -88,8 +94,9 @@ def usage_file_split(*, usage_file: UsageFile, parts: int) -> list[UsageFilePart
         event_times = set()
         with records_of(usage_file) as records:
             for _number, raw in records:
-                per_key[_subscriber_key(raw)] += 1
-                event_times.add(event_time_of(raw)[:8])  # a day: enough to know the months
+                key, day = _key_and_day(raw)
+                per_key[key] += 1
+                event_times.add(day)  # a day: enough to know the months
         groups = _Groups()
         numbers = [key[1] for key in per_key if key and key[0] == "n"]
         imsis = [key[1] for key in per_key if key and key[0] == "i"]
@@ -124,11 +131,10 @@ def usage_file_split(*, usage_file: UsageFile, parts: int) -> list[UsageFilePart
             outputs = {
                 index: stack.enter_context(tempfile.TemporaryFile(mode="w+b")) for index in used
             }
+            index_of = {key: part_of[groups.find(key) if key else None] for key in per_key}
             with records_of(usage_file) as records:
                 for number, raw in records:
-                    key = _subscriber_key(raw)
-                    index = part_of[groups.find(key) if key else None]
-                    outputs[index].write(f"{number}\t{raw}\n".encode())
+                    outputs[index_of[_subscriber_key(raw)]].write(f"{number}\t{raw}\n".encode())
             created = []
             for index, output in outputs.items():
                 output.seek(0)

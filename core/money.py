@@ -32,7 +32,9 @@ def as_decimal(value: Decimal | int | str) -> Decimal:
 
 def quantize_rated(amount: Decimal) -> Decimal:
     """Round a rated event's exact charge to 6 places, ROUND_HALF_UP (R2)."""
-    return as_decimal(amount).quantize(RATED_EXPONENT, rounding=ROUND_HALF_UP)
+    if type(amount) is not Decimal:  # the engine's amounts are Decimals: no checks to run
+        amount = as_decimal(amount)
+    return amount.quantize(RATED_EXPONENT, rounding=ROUND_HALF_UP)
 
 
 @cache

@@ -5,6 +5,8 @@ import gzip
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from charging.cdr import (
     HEADER,
@@ -348,3 +350,59 @@ def test_a_gzip_file_is_decompressed_and_a_plain_one_left_as_it_is():
 def test_a_damaged_file_raises_a_read_error_while_streaming(content):
     with pytest.raises(READ_ERRORS):
         lines_of(content)
+
+
+# --- the usual line's pattern gives what the field-by-field reading gives (issue 14) ------
+
+# Per column: values the format accepts, then values it refuses (or accepts only in some
+# combinations, like an empty number).
+_FIELD_VALUES = {
+    "record_id": (["R1", "x" * 64, "id é"], ["", "x" * 65, 'a"b']),
+    "record_type": (["MOC", "MTC", "SMSO", "SMST", "PGW"], ["GPRS"]),
+    "served_msisdn": (["4915500000001", "1" * 15], ["", "1" * 16, "49a"]),
+    "served_imsi": (["262035500000001", ""], ["26203", "2" * 16]),
+    "event_time": (["20261005150000", "20261031235959", "20260229120000", "99991231233000",
+                    "20261005155959", "00010102003000"],
+                   ["20261005156000", "20261005150060", "20261005240000", "00010101003000",
+                    "2026100515000", "20261305150000"]),
+    "utc_offset": (["+0200", "-0400", "+0000", "-1400", "+1400"], ["+1500", "+0260", "0200"]),
+    "duration": (["0", "", "61", str(2**31 - 1)], [str(2**31), "9" * 19, "1.5", "²"]),
+    "other_party": (["4917012345678", "1" * 32], ["", "1" * 33, "+49"]),
+    "volume_uplink": (["", "0", "1000", str(10**18)], [str(10**18 + 1)]),
+    "volume_downlink": (["", "7"], ["9" * 20]),
+    "apn": (["", "internet"], ["a" * 65]),
+    "visited_plmn": (["26203", "310260"], ["2620", "3102601", "2620x"]),
+    "cause_for_termination": (["NORMAL", "ABNORMAL", "PARTIAL"], ["normal"]),
+    "charging_id": (["", "C1"], ["c" * 65]),
+}  # fmt: skip
+
+
+@st.composite
+def _lines(draw) -> str:
+    """A line of accepted values, with up to two columns given any value (refused ones too)."""
+    names = list(_FIELD_VALUES)
+    varied = draw(st.sets(st.sampled_from(names), max_size=2))
+    values = []
+    for name in names:
+        accepted, refused = _FIELD_VALUES[name]
+        values.append(draw(st.sampled_from(accepted + refused if name in varied else accepted)))
+    return ",".join(values)
+
+
+def _read_field_by_field(line: str):
+    from charging.cdr import parse_fields, split_fields
+
+    try:
+        return parse_fields(split_fields(line), line_number=2, raw=line)
+    except CdrError as error:
+        return (error.reason, error.detail)
+
+
+@given(_lines())
+@settings(max_examples=500, deadline=None)
+def test_the_usual_line_pattern_reads_every_line_as_the_field_by_field_reading(line):
+    try:
+        outcome = parse_line(line, line_number=2)
+    except CdrError as error:
+        outcome = (error.reason, error.detail)
+    assert outcome == _read_field_by_field(line)

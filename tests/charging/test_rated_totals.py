@@ -152,6 +152,83 @@ def test_a_benchmark_file_rated_in_two_parts_keeps_its_totals(benchmark_file):
     assert rated_totals(usage_file) == PINNED
 
 
+# A denser file of the same generator (200 records a subscriber, another seed): the voice
+# allowances run out inside the month, so events are partly covered and the rest charged pro
+# rata (R11, R12). Taken from the code before the rating core was tightened (commit d760106).
+DENSE_RECORDS, DENSE_SUBSCRIPTIONS, DENSE_SEED = 4_000, 20, 1414
+# fmt: off
+DENSE_PINNED = {'by_status': {'error': 191, 'rated': 3809},
+     'by_zone': {'/EU/OFFPEAK': (42, '0.000000'),
+                 '/EU/PEAK': (34, '0.000000'),
+                 '/HOME/OFFPEAK': (400, '0.000000'),
+                 '/HOME/PEAK': (249, '0.000000'),
+                 '/WORLD1/OFFPEAK': (62, '64.285557'),
+                 '/WORLD1/PEAK': (29, '30.834652'),
+                 'EU/EU/OFFPEAK': (29, '12.236000'),
+                 'EU/EU/PEAK': (17, '5.038166'),
+                 'EU/HOME/OFFPEAK': (177, '59.935499'),
+                 'EU/HOME/PEAK': (117, '61.702499'),
+                 'EU/WORLD1/OFFPEAK': (26, '200.830000'),
+                 'EU/WORLD1/PEAK': (19, '133.850000'),
+                 'FREE/EU/OFFPEAK': (31, '0.000000'),
+                 'FREE/EU/PEAK': (16, '0.000000'),
+                 'FREE/HOME/OFFPEAK': (185, '0.000000'),
+                 'FREE/HOME/PEAK': (106, '0.000000'),
+                 'FREE/WORLD1/OFFPEAK': (27, '181.920000'),
+                 'FREE/WORLD1/PEAK': (10, '47.750000'),
+                 'INCOMING/EU/OFFPEAK': (24, '0.000000'),
+                 'INCOMING/EU/PEAK': (16, '0.000000'),
+                 'INCOMING/HOME/OFFPEAK': (226, '0.000000'),
+                 'INCOMING/HOME/PEAK': (103, '0.000000'),
+                 'INCOMING/WORLD1/OFFPEAK': (24, '72.520000'),
+                 'INCOMING/WORLD1/PEAK': (19, '49.490000'),
+                 'NAT_FIXED/EU/OFFPEAK': (20, '1.800000'),
+                 'NAT_FIXED/EU/PEAK': (14, '3.150000'),
+                 'NAT_FIXED/HOME/OFFPEAK': (191, '24.720834'),
+                 'NAT_FIXED/HOME/PEAK': (127, '32.580000'),
+                 'NAT_FIXED/WORLD1/OFFPEAK': (31, '184.580000'),
+                 'NAT_FIXED/WORLD1/PEAK': (18, '111.110000'),
+                 'NAT_MOBILE/EU/OFFPEAK': (55, '5.815000'),
+                 'NAT_MOBILE/EU/PEAK': (25, '4.950000'),
+                 'NAT_MOBILE/HOME/OFFPEAK': (390, '47.749167'),
+                 'NAT_MOBILE/HOME/PEAK': (236, '53.277000'),
+                 'NAT_MOBILE/WORLD1/OFFPEAK': (56, '334.820000'),
+                 'NAT_MOBILE/WORLD1/PEAK': (26, '211.970000'),
+                 'PREMIUM/EU/OFFPEAK': (23, '141.290000'),
+                 'PREMIUM/EU/PEAK': (24, '193.030000'),
+                 'PREMIUM/HOME/OFFPEAK': (194, '1629.810000'),
+                 'PREMIUM/HOME/PEAK': (101, '955.200000'),
+                 'PREMIUM/WORLD1/OFFPEAK': (32, '212.110000'),
+                 'PREMIUM/WORLD1/PEAK': (11, '38.490000'),
+                 'WORLD/EU/OFFPEAK': (26, '134.290000'),
+                 'WORLD/EU/PEAK': (18, '50.350000'),
+                 'WORLD/HOME/OFFPEAK': (241, '950.950000'),
+                 'WORLD/HOME/PEAK': (114, '494.370000'),
+                 'WORLD/WORLD1/OFFPEAK': (21, '77.300000'),
+                 'WORLD/WORLD1/PEAK': (18, '127.430000')},
+     'charged': 42443255981,
+     'covered': 37662694404,
+     'drawn': 37662694404,
+     'draws': 1495,
+     'events': 4000,
+     'fair_use': 0,
+     'fair_use_counted': 0,
+     'retail': '6941.534374',
+     'units': 42442384079,
+     'wholesale': '581.152470',
+     'wholesale_units': 42442790980}
+# fmt: on
+
+
+def test_a_dense_benchmark_file_with_allowances_running_out_keeps_its_totals(tmp_path):
+    load_world(DENSE_SUBSCRIPTIONS)
+    path = tmp_path / "CDR_HOSTNET_20261101000500_000001.csv"
+    write_file(path, records=DENSE_RECORDS, subscriptions=DENSE_SUBSCRIPTIONS, seed=DENSE_SEED)
+    usage_file = usage_file_process(usage_file=_receive(path))
+    assert usage_file.records_accepted == DENSE_RECORDS
+    assert rated_totals(usage_file) == DENSE_PINNED
+
+
 def test_free_text_with_tabs_and_backslashes_is_stored_as_sent(tmp_path):
     """Events are written as COPY text: a tab or backslash in a field must survive it."""
     load_world(2)
