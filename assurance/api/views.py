@@ -1,6 +1,7 @@
 """REST API of the assurance under /api/v1/assurance/, for BI tools.
 
-- ``kpi`` (GET): the KPIs of a period (``?period=YYYY-MM``, default the last closed one),
+- ``kpi`` (GET): the KPIs of a period (``?period=YYYY-MM``, default the dashboard's: the latest
+  with invoices or usage of the caller's brands, else the last closed one),
   ``?plan=<id>`` for one plan; brand-scoped to the caller's brands.
 - ``finding``: findings of reconciliation and leakage checks; filter by ``state``, ``kind``,
   ``period`` (YYYY-MM-DD); PATCH ``{"state", "comment", "owner"}`` (finance).
@@ -57,11 +58,13 @@ class KpiView(APIView):
         responses={200: dict},
     )
     def get(self, request):
-        period = _period(request.query_params.get("period"))
+        brands = brands_of(request.user)
+        text = request.query_params.get("period")
+        # With no period, the one the dashboard opens on, so that both show the same figures.
+        period = _period(text) if text else selectors.default_period(brand_ids=brands)
         plan = request.query_params.get("plan")
         if plan is not None and not plan.isdigit():
             raise ApiValidationError({"plan": ["a plan id"]})
-        brands = brands_of(request.user)
         return Response(selectors.kpis(period, brand_ids=brands, plan_id=int(plan or 0)).as_dict())
 
 

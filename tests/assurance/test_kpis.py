@@ -149,6 +149,7 @@ def test_dashboard_opens_on_the_latest_period_with_data_of_the_users_brands(
     finance,
     make_user,
     console_client_for,
+    api_client_for,
 ):
     from assurance.selectors import default_period, last_closed_period
     from catalog import services as catalog_services
@@ -160,6 +161,8 @@ def test_dashboard_opens_on_the_latest_period_with_data_of_the_users_brands(
     assert "Revenue assurance · 2026-10" in page
     assert '<option value="2026-10" selected>2026-10 · invoices and usage</option>' in page
     assert '<option value="2026-11" class="muted">2026-11 · no data</option>' in page
+    # The KPI API with no period answers for the same month as the dashboard.
+    assert api_client_for(finance).get("/api/v1/assurance/kpi").json()["period"] == "2026-10"
     # A month outside the picker's two years is still listed once asked for.
     old = console_client_for(finance).get("/assurance/?period=2023-01").content.decode()
     assert '<option value="2023-01" selected class="muted">2023-01 · no data</option>' in old
@@ -171,3 +174,4 @@ def test_dashboard_opens_on_the_latest_period_with_data_of_the_users_brands(
     BrandScope.objects.create(user=user, brand=brand)
     theirs = console_client_for(user).get("/assurance/").content.decode()
     assert "Revenue assurance · 2026-11" in theirs and "2026-10 · no data" in theirs
+    assert api_client_for(user).get("/api/v1/assurance/kpi").json()["period"] == "2026-11"
