@@ -22,6 +22,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from invoicing.models import Invoice, InvoiceKind, InvoiceStatus
 from invoicing.payments.models import (
@@ -63,19 +64,34 @@ def _sum_of(queryset, column: str = "amount"):
     )
 
 
-def invoices_with_amount_due(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+def invoices_with_amount_due(
+    queryset: QuerySet[Invoice], *, as_of: dt.date | None = None
+) -> QuerySet[Invoice]:
     """Annotate invoices with ``amount_paid``, ``amount_credited`` and ``amount_due``.
 
     ``amount_credited`` is the (positive) gross of the issued credit notes against an invoice;
     ``amount_paid`` the net of the payments allocated to it; ``amount_due`` what is left.
+    ``as_of``: as the books stood at the end of that day: credit notes issued by then, payments
+    received by then (their value date), and a payment's allocation taken back (a return, a
+    refund) only from the day it was taken back.
     """
-    paid = _sum_of(PaymentAllocation.objects.filter(invoice_id=OuterRef("pk")))
-    credited = _sum_of(
-        Invoice.objects.filter(corrects_id=OuterRef("pk"), kind=InvoiceKind.CREDIT_NOTE).exclude(
-            status__in=[InvoiceStatus.DRAFT, InvoiceStatus.EXCLUDED]
-        ),
-        "gross_total",
-    )
+    allocations = PaymentAllocation.objects.filter(invoice_id=OuterRef("pk"))
+    credit_notes = Invoice.objects.filter(
+        corrects_id=OuterRef("pk"), kind=InvoiceKind.CREDIT_NOTE
+    ).exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.EXCLUDED])
+    if as_of is not None:
+        day_after = timezone.make_aware(
+            dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+        )
+        allocations = allocations.filter(
+            Q(amount__gt=0)
+            | Q(payment__returned__returned_on__lte=as_of)
+            | Q(payment__returned__isnull=True, created_at__lt=day_after),
+            payment__received_on__lte=as_of,
+        )
+        credit_notes = credit_notes.filter(issue_date__lte=as_of)
+    paid = _sum_of(allocations)
+    credited = _sum_of(credit_notes, "gross_total")
     return queryset.annotate(amount_paid=paid, amount_credited=-credited).annotate(
         amount_due=Cast(F("gross_total") - F("amount_credited") - F("amount_paid"), MONEY)
     )
@@ -275,10 +291,11 @@ def receivable_invoices(
 
     if invoices is None:
         invoices = invoices_visible_to(user)
+    # Paid invoices too: one paid after the day was still owed on it (the books as they stood).
     invoices = invoices.filter(
-        kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, issue_date__lte=as_of
+        kind=InvoiceKind.INVOICE, status__in=PAYABLE_STATUSES, issue_date__lte=as_of
     )
-    return invoices_with_amount_due(invoices).filter(amount_due__gt=0)
+    return invoices_with_amount_due(invoices, as_of=as_of).filter(amount_due__gt=0)
 
 
 def aged_receivables(

@@ -31,6 +31,39 @@ def test_aged_receivables_are_bucketed_as_of_the_period_end(october):  # noqa: F
     assert kpis(period_of(year=2026, month=11), plan_id=1).receivables == []
 
 
+@time_machine.travel("2027-02-10 09:00:00+01:00", tick=False)
+def test_aged_receivables_of_a_past_period_are_the_books_as_they_stood(
+    october,  # noqa: F811
+    finance,
+):
+    """Paid on 20 December: still owed at the end of November, no longer at the end of
+    December; a payment returned on 10 January owes it again from then."""
+    import datetime as dt
+
+    from invoicing.models import Invoice
+    from invoicing.payments.services import payment_record, payment_return
+
+    invoice = Invoice.objects.get(gross_total=Decimal("62.11"))
+    with time_machine.travel("2026-12-20 10:00:00+01:00", tick=False):
+        payment = payment_record(
+            billing_account=invoice.billing_account, amount="62.11", currency="EUR",
+            method="bank_transfer", received_on=dt.date(2026, 12, 20), invoice_ids=[invoice.pk],
+            acting_user=finance,
+        )  # fmt: skip
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    with time_machine.travel("2027-01-10 10:00:00+01:00", tick=False):
+        payment_return(payment=payment, reason_code="AC04", acting_user=finance)
+
+    def owed(year, month):
+        (eur,) = kpis(period_of(year=year, month=month)).receivables
+        return eur.total, eur.invoices
+
+    assert owed(2026, 11) == (Decimal("113.52"), 3)  # paid only later
+    assert owed(2026, 12) == (Decimal("51.41"), 2)  # 113.52 - 62.11
+    assert owed(2027, 1) == (Decimal("113.52"), 3)  # the payment came back
+
+
 @time_machine.travel("2026-12-10 09:00:00+01:00", tick=False)
 def test_receivable_buckets_drill_down_to_their_invoices_from_dashboard_and_api(
     october,  # noqa: F811
