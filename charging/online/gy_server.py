@@ -106,6 +106,7 @@ class GyServer:
         self.origin_host, self.realm, self.workers = origin_host, realm, workers
         self.node: Node | None = None
         self.application: GyApplication | None = None
+        self.connections: list = []  # python-diameter's PeerConnection, see _track_connections
 
     def load_peers(self) -> dict:
         from charging.online.models import DiameterPeer
@@ -132,6 +133,7 @@ class GyServer:
             workers=self.workers,
         )
         node.add_application(application, known, realms=[self.realm])
+        self._track_connections(node)
         node.start()
         self.node, self.application = node, application
         return self
@@ -147,4 +149,29 @@ class GyServer:
     def stop(self, timeout: int = 10) -> None:
         if self.node is not None:
             self.node.stop(wait_timeout=timeout, force=True)
+            self._end_connection_threads(everyone=True)
             self.node = None
+
+    def _track_connections(self, node) -> None:
+        """Keep every peer connection the node accepts, to end its threads once it is gone.
+
+        python-diameter gives each connection a reader and a writer thread (not daemons) that
+        some of its disconnect paths never stop: each reconnecting peer left two threads for
+        good, and a stopped server's process never exited. The node offers no hook, so its
+        ``_add_peer_connection`` is wrapped.
+        """
+        accept = node._add_peer_connection
+
+        def add(connection, *args, **kwargs):
+            self._end_connection_threads()
+            self.connections.append(connection)
+            return accept(connection, *args, **kwargs)
+
+        node._add_peer_connection = add
+
+    def _end_connection_threads(self, *, everyone: bool = False) -> None:
+        """Stop the threads of the connections the node no longer holds (or of all)."""
+        live = set() if everyone or self.node is None else set(self.node.connections)
+        for connection in [each for each in self.connections if each.ident not in live]:
+            connection.close(signal_node=False)
+            self.connections.remove(connection)

@@ -193,3 +193,30 @@ def test_the_operator_client_runs_a_session_and_prints_every_answer(world):
     with pytest.raises(CommandError, match="3010"):
         call_command("gy_client", "4915100000001", "--port", str(server.port),
                      "--origin-host", "stranger.example", "--origin-realm", REALM)  # fmt: skip
+
+
+def test_stopping_the_server_ends_its_peer_threads(world):
+    """Each peer connection's reader and writer threads end with the server, whether the peer
+    said goodbye or was still connected: they are not daemons, and a test run or
+    `manage.py diameter_gy` that left one behind never exited."""
+    import threading
+    import time
+
+    _, _, server = world
+
+    def peer_threads():
+        return [
+            thread for thread in threading.enumerate()
+            if thread.is_alive() and "_queue" in (thread.name or "")
+        ]  # fmt: skip
+
+    with client_of(server) as client:  # says goodbye (DPR) on leaving
+        assert client.capabilities.result_code == gy.SUCCESS
+    still = client_of(server)
+    assert still.__enter__().capabilities.result_code == gy.SUCCESS
+    assert peer_threads()  # the connections' readers and writers
+    server.stop()
+    deadline = time.monotonic() + 15
+    while peer_threads() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert peer_threads() == []
