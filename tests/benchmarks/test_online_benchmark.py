@@ -26,7 +26,8 @@ def test_online_benchmark_drives_both_doors_and_finds_no_overdraft():
     assert last.startswith("RESULT ")
     figures = json.loads(last.removeprefix("RESULT "))
     assert figures["benchmark"] == "online" and figures["sessions"] == 2
-    for door in ("http", "diameter"):
+    assert figures["designs"] == ["old", "new"]  # the ORM path beside the hot path
+    for door in ("old/http", "old/diameter", "new/http", "new/diameter"):
         steps = figures[door]["steps"]
         # The second step is skipped only when the first was far past saturation.
         assert [step["offered"] for step in steps][:1] == [4.0]
