@@ -5,55 +5,23 @@ Screenshots are kept as test artefacts: in SCREENSHOT_DIR when set, else in the 
 """
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+from tests.browser.golden_world import golden_october_billed, screenshot_taker
 
-SAMPLES = Path(__file__).resolve().parents[2] / "charging" / "samples"
-FILES = [
-    "CDR_HOSTNET_20261101000500_000001.csv",
-    "CDR_HOSTNET_20261101001000_000002.csv",
-    "CDR_HOSTNET_20261101000500_000001.csv",
-    "CDR_HOSTNET_20261101003000_000004.csv",
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_finance_drills_from_dashboard_to_records_and_file_lines(
     login, live_server, role_users, settings, tmp_path
 ):
     from assurance.services import reconciliation_run
-    from charging.services import usage_file_ingest
-    from invoicing.demo import invoice_profile_create
     from invoicing.models import Invoice
-    from invoicing.services import (
-        bill_cycle_save,
-        bill_run_create,
-        bill_run_execute,
-        bill_run_issue,
-    )
-    from tests.catalog.builders import build_golden_catalog
-    from tests.subscribers.builders import build_golden_subscribers
 
     settings.MEDIA_ROOT = tmp_path
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def shot(page, name):
-        path = folder / f"assurance-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 0
-
-    catalog = build_golden_catalog()
-    invoice_profile_create(catalog.brand)
-    subscribers = build_golden_subscribers(catalog)
-    for name in FILES:
-        usage_file_ingest(name=name, content=(SAMPLES / name).read_bytes(), origin="command")
-    cycle = bill_cycle_save(brand=catalog.brand, cycle_day=1)
-    run = bill_run_execute(bill_run=bill_run_create(cycle=cycle, year=2026, month=10))
-    bill_run_issue(bill_run=run)
+    shot = screenshot_taker(tmp_path)
+    _catalog, subscribers, _run = golden_october_billed()
     reconciliation_run(year=2026, month=10, now=dt.datetime(2026, 11, 10, 8, tzinfo=dt.UTC))
 
     page = login("finance-user")
@@ -89,7 +57,7 @@ def test_finance_drills_from_dashboard_to_records_and_file_lines(
     page.goto(f"{live_server.url}/assurance/?period=2026-10")
     with page.expect_download() as download:
         page.click("#export-xlsx")
-    saved = folder / "assurance-kpis.xlsx"
+    saved = shot.folder / "assurance-kpis.xlsx"
     download.value.save_as(str(saved))
     assert download.value.suggested_filename == "assurance-kpis-2026-10.xlsx"
     from openpyxl import load_workbook

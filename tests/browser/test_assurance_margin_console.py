@@ -5,56 +5,24 @@ aged receivables (drill to the invoices).
 Screenshots are kept as test artefacts: in SCREENSHOT_DIR when set, else in the test's tmp_path.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 import time_machine
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+from tests.browser.golden_world import golden_october_billed, screenshot_taker
 
-SAMPLES = Path(__file__).resolve().parents[2] / "charging" / "samples"
-FILES = [
-    "CDR_HOSTNET_20261101000500_000001.csv",
-    "CDR_HOSTNET_20261101001000_000002.csv",
-    "CDR_HOSTNET_20261101000500_000001.csv",
-    "CDR_HOSTNET_20261101003000_000004.csv",
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_finance_drills_from_margin_to_statement_and_from_receivables_to_invoices(
     login, live_server, role_users, settings, tmp_path
 ):
-    from charging.services import usage_file_ingest
-    from invoicing.demo import invoice_profile_create
-    from invoicing.services import (
-        bill_cycle_save,
-        bill_run_create,
-        bill_run_execute,
-        bill_run_issue,
-    )
     from settlement import services as settlement
-    from tests.catalog.builders import build_golden_catalog
-    from tests.subscribers.builders import build_golden_subscribers
 
     settings.MEDIA_ROOT = tmp_path
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def shot(page, name):
-        path = folder / f"assurance-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 0
-
-    catalog = build_golden_catalog()
-    invoice_profile_create(catalog.brand)
-    build_golden_subscribers(catalog)
+    shot = screenshot_taker(tmp_path)
+    # Issued 2 November, due on the 16th.
+    catalog, _subscribers, _run = golden_october_billed(at="2026-11-02 09:00:00+01:00")
     with time_machine.travel("2026-11-02 09:00:00+01:00", tick=False):
-        for name in FILES:
-            usage_file_ingest(name=name, content=(SAMPLES / name).read_bytes(), origin="command")
-        cycle = bill_cycle_save(brand=catalog.brand, cycle_day=1)
-        run = bill_run_execute(bill_run=bill_run_create(cycle=cycle, year=2026, month=10))
-        bill_run_issue(bill_run=run)  # issued 2 November, due on the 16th
         partner = settlement.partner_save(
             brand=catalog.brand, code="HOSTNET", name="Host Network GmbH", kind="host_network",
             currency="EUR", host_network=catalog.host_network, payment_terms_days=30,
