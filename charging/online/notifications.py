@@ -30,6 +30,23 @@ EVENT_OF = {
 }
 
 
+# The shares of an allowance told when reached, the largest first.
+ALLOWANCE_MARKS = (
+    (Decimal(1), NotificationKind.ALLOWANCE_100),
+    (Decimal("0.8"), NotificationKind.ALLOWANCE_80),
+)
+
+
+def bucket_key(bucket_id: int) -> str:
+    """The key an allowance notification is told once under, per bucket."""
+    return f"bucket:{bucket_id}"
+
+
+def low_balance_key(period_start) -> str:
+    """The key a low-balance notification is told once under: the account's billing period."""
+    return f"period:{period_start:%Y-%m-%d}"
+
+
 def low_balance_mark() -> Decimal:
     """The balance under which a low-balance notification goes out (ONLINE_LOW_BALANCE)."""
     return Decimal(str(getattr(settings, "ONLINE_LOW_BALANCE", "2.00")))
@@ -67,12 +84,11 @@ def notifications_after_usage(*, account, subscription, rating, balance, now) ->
         )
         for bucket in Bucket.objects.filter(pk__in=bucket_ids).order_by("pk"):
             share = Decimal(-(used.get(bucket.pk) or 0)) / bucket.initial if bucket.initial else 0
-            for mark, kind in ((1, NotificationKind.ALLOWANCE_100),
-                               (Decimal("0.8"), NotificationKind.ALLOWANCE_80)):  # fmt: skip
+            for mark, kind in ALLOWANCE_MARKS:
                 if share >= mark:
                     _notify(
                         account=account, subscription=subscription, kind=kind,
-                        key=f"bucket:{bucket.pk}",
+                        key=bucket_key(bucket.pk),
                         detail=f"{bucket.name}: {share * 100:.0f} % used",
                         payload={"bucket": bucket.name, "percent": int(mark * 100),
                                  "validTo": bucket.valid_to},
@@ -94,7 +110,7 @@ def notifications_after_usage(*, account, subscription, rating, balance, now) ->
         )
         _notify(
             account=account, subscription=subscription, kind=NotificationKind.LOW_BALANCE,
-            key=f"period:{period.start:%Y-%m-%d}",
+            key=low_balance_key(period.start),
             detail=f"balance {balance:.2f} {account.currency} below {low_balance_mark()}",
             payload={"balance": money(balance, account.currency), "periodStart": period.start},
             now=now,

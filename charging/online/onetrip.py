@@ -26,8 +26,19 @@ from django.db import connection, transaction
 from catalog.models import PaymentModel
 from charging.engine import AccountInfo, BucketState
 from charging.online import services as svc
-from charging.online.models import ChargingSession, Refusal, RequestType, SessionStatus
-from charging.online.notifications import low_balance_mark
+from charging.online.models import (
+    ChargingSession,
+    NotificationKind,
+    Refusal,
+    RequestType,
+    SessionStatus,
+)
+from charging.online.notifications import (
+    ALLOWANCE_MARKS,
+    bucket_key,
+    low_balance_key,
+    low_balance_mark,
+)
 from charging.rating import EVENT_FIELDS, usage_event_values
 from core.money import quantize_rated
 from core.periods import billing_period_containing
@@ -361,8 +372,8 @@ def _needs_notifications(pricing: _StatePricing, rating, balance, now) -> bool:
         if row is None or not row["initial"]:
             continue
         share = Decimal(-row["used"] + quantity) / row["initial"]
-        for mark, kind in ((1, "allowance_100"), (Decimal("0.8"), "allowance_80")):
-            if share >= mark and f"{kind} bucket:{bucket_id}" not in told:
+        for mark, kind in ALLOWANCE_MARKS:
+            if share >= mark and f"{kind} {bucket_key(bucket_id)}" not in told:
                 return True
     if rating.notify_fair_use:
         return True
@@ -371,7 +382,7 @@ def _needs_notifications(pricing: _StatePricing, rating, balance, now) -> bool:
         period = billing_period_containing(
             now, tz=account["timezone"], cycle_day=account["bill_cycle_day"]
         )
-        return f"low_balance period:{period.start:%Y-%m-%d}" not in told
+        return f"{NotificationKind.LOW_BALANCE} {low_balance_key(period.start)}" not in told
     return False
 
 
