@@ -199,24 +199,17 @@ def test_stopping_the_server_ends_its_peer_threads(world):
     """Each peer connection's reader and writer threads end with the server, whether the peer
     said goodbye or was still connected: they are not daemons, and a test run or
     `manage.py diameter_gy` that left one behind never exited."""
-    import threading
-    import time
 
     _, _, server = world
-
-    def peer_threads():
-        return [
-            thread for thread in threading.enumerate()
-            if thread.is_alive() and "_queue" in (thread.name or "")
-        ]  # fmt: skip
-
     with client_of(server) as client:  # says goodbye (DPR) on leaving
         assert client.capabilities.result_code == gy.SUCCESS
     still = client_of(server)
     assert still.__enter__().capabilities.result_code == gy.SUCCESS
-    assert peer_threads()  # the connections' readers and writers
+    # This server's connections' readers and writers (python-diameter's own threads).
+    threads = [thread for connection in server.connections
+               for thread in (connection._read_thread, connection._write_thread)]  # fmt: skip
+    assert threads and any(thread.is_alive() for thread in threads)
     server.stop()
-    deadline = time.monotonic() + 15
-    while peer_threads() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert peer_threads() == []
+    for thread in threads:
+        thread.join(timeout=30)  # each wakes at least every 5 s to look at its stop flag
+    assert [thread for thread in threads if thread.is_alive()] == []
